@@ -1,0 +1,4 @@
+"""WebSocket routes (Twilio Media Streams)."""
+
+
+websocket_urlpatterns: list = []

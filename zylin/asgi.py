@@ -1,0 +1,24 @@
+"""ASGI entry point: HTTP through Django, the Twilio media socket through Channels.
+
+The media socket sits outside ``AllowedHostsOriginValidator``: Twilio sends no
+Origin header, and the consumer checks Twilio's signature itself before it
+builds anything.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zylin.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from calls.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": URLRouter(websocket_urlpatterns),
+    }
+)
