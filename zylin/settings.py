@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from zylin.observability import sentry_init
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -47,6 +49,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS and JS) from daphne itself: from the app
+    # directories with DEBUG on, from `collectstatic`'s STATIC_ROOT with it off.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -115,7 +120,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "zylin"
+# One queue name per deployment (or test run) sharing a Redis.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="zylin")
 
 # --- Vendors (keys from the environment only) -------------------------------
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
@@ -143,6 +149,41 @@ VOICE = {
     "max_streaming_calls": env.int("ZYLIN_MAX_STREAMING_CALLS", default=200),
 }
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
+# Twilio webhook signatures are checked with the auth token. In DEBUG without one, the
+# fixed development token below is the key (the call simulator signs with it); an
+# unsigned request is refused either way, and with DEBUG off and no token, every one is.
+TWILIO_DEV_AUTH_TOKEN = "zylin-dev-twilio-auth-token"
+TWILIO_SIGNING_TOKEN = TWILIO_AUTH_TOKEN or (TWILIO_DEV_AUTH_TOKEN if DEBUG else "")
+# WhatsApp Content API templates ("HX..."), used outside the 24-hour customer window.
+# Reply: {{1}} business name, {{2}} the reply. Booking: {{1}} service, {{2}} day,
+# {{3}} time, {{4}} address, {{5}} created|moved|cancelled.
+TWILIO_WHATSAPP_REPLY_TEMPLATE_SID = env.str("TWILIO_WHATSAPP_REPLY_TEMPLATE_SID", default="")
+TWILIO_WHATSAPP_BOOKING_TEMPLATE_SID = env.str("TWILIO_WHATSAPP_BOOKING_TEMPLATE_SID", default="")
+# How long a signed voice-note URL handed to Twilio stays valid.
+ZYLIN_MEDIA_URL_MAX_AGE_S = env.int("ZYLIN_MEDIA_URL_MAX_AGE_S", default=3600)
+
+# --- Observability ------------------------------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+# Label Zylin's call metrics with the business slug: only with few businesses.
+ZYLIN_METRICS_BUSINESS_LABEL = env.bool("ZYLIN_METRICS_BUSINESS_LABEL", default=False)
+# Unit prices (USD) for the per-call cost estimate (calls/costs.py); an unknown
+# provider costs nothing. ZYLIN_PRICES_JSON='{"message": {"whatsapp": 0.01}}' overrides top-level keys.
+ZYLIN_PRICES = {
+    "telephony_per_minute": 0.0085,  # billed per started minute
+    "media_stream_per_minute": 0.004,  # streaming path only
+    "recording_per_minute": 0.0025,  # recording path only
+    "asr_per_audio_minute": {"deepgram": 0.0077, "openai": 0.003, "pocketsphinx": 0, "standin": 0},
+    "tts_per_character": {"elevenlabs": 0.00005, "openai": 0.000015, "piper": 0, "espeak": 0, "standin": 0},
+    "llm_per_1k_tokens": {
+        "openai": {"input": 0.00015, "output": 0.0006},
+        "local": {"input": 0, "output": 0},
+        "standin": {"input": 0, "output": 0},
+    },
+    "message": {"whatsapp": 0.005, "sms": 0.0079},
+    "llm_prompt_tokens": 700,  # system prompt and tool schemas sent with every agent request
+    "chars_per_token": 4,
+}
+ZYLIN_PRICES.update(env.json("ZYLIN_PRICES_JSON", default={}))
 
 # --- Auth, i18n, static ------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -157,17 +198,41 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Fixed when settings load (test runners flip DEBUG later): finders with DEBUG on, STATIC_ROOT with it off.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 LOGIN_URL = "admin:login"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # zylin/observability.py: call_sid on every record, phone numbers masked; LOG_FORMAT=json for shippers.
+    "filters": {"call_context": {"()": "zylin.observability.CallContextFilter"}},
+    "formatters": {
+        "plain": {
+            "()": "zylin.observability.MaskingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s call_sid=%(call_sid)s %(message)s",
+        },
+        "json": {"()": "zylin.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str("LOG_FORMAT", default="plain"),
+            "filters": ["call_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# Errors to Sentry when SENTRY_DSN is set, phone numbers and transcripts scrubbed.
+sentry_init(
+    SENTRY_DSN,
+    environment=env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production"),
+    release=env.str("SENTRY_RELEASE", default="") or None,
+    traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+)
 
 # --- Production hardening (DEBUG=0) ---------------------------------------
 if not DEBUG:
