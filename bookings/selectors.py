@@ -73,7 +73,9 @@ def slot_list_available(
     tz = business.tz
     slots: list[tuple[dt.datetime, dt.datetime]] = []
     for opens, closes in intervals:
-        start = opens
+        # Step in UTC: wall-clock steps would repeat the skipped spring hour and
+        # lose the repeated autumn one on DST-change days.
+        start, closes = opens.astimezone(dt.UTC), closes.astimezone(dt.UTC)
         while start + duration <= closes:
             end = start + duration
             if start > now and not _overlaps(start, end, busy):

@@ -27,7 +27,9 @@ def _check_bookable(
         raise BookingError(f"{service.name} is not offered here.", code="unknown_service")
     if start <= now:
         raise BookingError("That time has already passed.", code="in_past")
-    end = start + dt.timedelta(minutes=service.duration_minutes)
+    # Add the duration in UTC: aware arithmetic in the local zone is wall-clock
+    # arithmetic, which makes a booking across a DST change an hour too long or short.
+    end = start.astimezone(dt.UTC) + dt.timedelta(minutes=service.duration_minutes)
     local_start = start.astimezone(business.tz)
     intervals = opening_intervals(business=business, day=local_start.date())
     if not intervals:
@@ -35,6 +37,19 @@ def _check_bookable(
     if not any(opens <= start and end <= closes for opens, closes in intervals):
         raise BookingError("That time is outside our opening hours.", code="outside_hours")
     return end
+
+
+def _lock_business_bookings(*, business_id: int) -> None:
+    """Queue this transaction behind any other booking writer of the same business.
+
+    Without it, two PostgreSQL transactions inserting overlapping bookings can each
+    wait for the other inside the exclusion constraint's check (one of them then
+    updates its own row, as booking_create does), which ends in "deadlock detected"
+    instead of a clean slot_taken. Behind the lock, the overlap check sees the
+    winner's committed booking. A no-op on SQLite, whose IMMEDIATE transactions
+    already serialize writers.
+    """
+    list(Business.objects.select_for_update().filter(pk=business_id).values_list("pk", flat=True))
 
 
 def _release_expired_overlapping(*, business: Business, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> None:
@@ -84,6 +99,7 @@ def booking_hold(
     """Hold a slot for a few minutes while the caller confirms."""
     now = now or timezone.now()
     end = _check_bookable(business=business, service=service, start=start, now=now)
+    _lock_business_bookings(business_id=business.pk)
     _release_expired_overlapping(business=business, start=start, end=end, now=now)
     customer = customer_upsert(business=business, phone=caller_phone)
     booking = Booking(
@@ -141,6 +157,7 @@ def booking_create(
 def booking_reschedule(*, booking: Booking, start: dt.datetime, now: dt.datetime | None = None) -> Booking:
     """Move a confirmed booking to a new start time."""
     now = now or timezone.now()
+    _lock_business_bookings(business_id=booking.business_id)
     booking = Booking.objects.select_for_update().select_related("business", "service").get(pk=booking.pk)
     if booking.status != Booking.Status.CONFIRMED:
         raise BookingError("Only a confirmed booking can be moved.", code="not_found")

@@ -9,8 +9,8 @@ import factory
 from django.contrib.auth import get_user_model
 
 from bookings.models import Booking, Customer
-from businesses.models import Business, OpeningHours, PhoneNumber, RolloutPolicy, Service
-from calls.models import Call, Turn
+from businesses.models import FAQ, Business, Closure, OpeningHours, PhoneNumber, RolloutPolicy, Service
+from calls.models import Call, CallEvent, Intent, OutboundMessage, Recording, Turn
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -108,3 +108,70 @@ class TurnFactory(factory.django.DjangoModelFactory):
     index = factory.Sequence(lambda n: n)
     speaker = Turn.Speaker.CALLER
     text = "Hello"
+
+
+class ClosureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Closure
+
+    business = factory.SubFactory(BusinessFactory)
+    date = factory.Sequence(lambda n: dt.date(2030, 12, 1) + dt.timedelta(days=n))
+    reason = "Holiday"
+
+
+class FAQFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FAQ
+
+    business = factory.SubFactory(BusinessFactory)
+    question = factory.Sequence(lambda n: f"Question {n}?")
+    answer = "An answer."
+
+
+class IntentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Intent
+
+    turn = factory.SubFactory(TurnFactory)
+    name = "book"
+    confidence = 0.9
+    slots = factory.LazyFunction(lambda: {"service": "Haircut"})
+
+
+class CallEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CallEvent
+
+    call = factory.SubFactory(CallFactory)
+    name = "barge_in"
+    detail = factory.LazyFunction(dict)
+
+
+class RecordingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Recording
+
+    call = factory.SubFactory(CallFactory)
+    sid = factory.Sequence(lambda n: f"RE{n:032x}")
+    transcript = "Please call me back."
+
+
+class OutboundMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutboundMessage
+
+    business = factory.SubFactory(BusinessFactory)
+    to = "+12125550100"
+    body = "Your booking is confirmed."
+    status = OutboundMessage.Status.OUTBOX
+    idempotency_key = factory.Sequence(lambda n: f"message-{n}")
+
+
+def owner_create(business: Business, **fields: object):
+    """A user in the owners' group who owns ``business`` (as seed_demo sets one up)."""
+    from businesses.access import owners_group_ensure
+
+    owner = UserFactory(**fields)
+    owner.groups.add(owners_group_ensure())
+    business.owners.add(owner)
+    return owner
