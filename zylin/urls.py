@@ -3,5 +3,9 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("django_prometheus.urls")),
+    # Before admin.site.urls, whose catch-all would otherwise answer /admin/calls/comparison/.
+    path("admin/calls/", include("calls.admin_urls")),
     path("admin/", admin.site.urls),
+    # Twilio webhooks and the signed voice-note links Twilio fetches.
+    path("", include("calls.urls")),
 ]
