@@ -1,0 +1,391 @@
+"""Turn-taking between the caller and Zylin: who has the floor, and what happens next.
+
+Every time Zylin speaks (a reply, the greeting, a prompt) it runs as one task
+``turn-{n}``. Caller speech over Zylin that passes the ``BargeInPolicy``
+interrupts it in this order: cancel the turn (bounded wait), drop queued audio,
+send ``clear``, reset the window, then store only what the caller heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from calls.voice.clock import wait_event
+from calls.voice.pacer import Playback
+from calls.voice.phrases import PhraseCache
+from calls.voice.ports import CallAction, TextToSpeech, TurnRecord
+from calls.voice.reply import Reply, ReplyOutcome, ReplyTimings
+
+if TYPE_CHECKING:
+    from calls.voice.session import VoiceSession
+
+logger = logging.getLogger(__name__)
+
+TextSource = Literal["vad", "asr", "dtmf"]
+
+
+@dataclass(eq=False)
+class ActiveTurn:
+    """Something Zylin is saying (or about to say)."""
+
+    number: int
+    kind: Literal["reply", "phrase"]
+    playback: Playback
+    timings: ReplyTimings = field(default_factory=ReplyTimings)
+    caller_started_at: float | None = None
+    phase: Literal["transcribing", "thinking", "speaking", "done"] = "thinking"
+    task: asyncio.Task[None] | None = None
+    agent_started: bool = False
+    outcome: ReplyOutcome | None = None
+
+    @property
+    def holds_floor(self) -> bool:
+        return self.phase != "done" and self.task is not None and not self.task.done()
+
+
+class Conversation:
+    """Decides when Zylin speaks, listens, interrupts itself, prompts, or ends the call."""
+
+    def __init__(self, session: VoiceSession, tts: TextToSpeech, phrases: PhraseCache) -> None:
+        self._s = session
+        self._tts = tts
+        self.phrases = phrases
+        self.turn: ActiveTurn | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._count = 0
+        self._digits: list[str] = []
+        self._digits_deadline: float | None = None
+        self._asked_still_there = False
+        self._falling_back = False
+
+    @property
+    def zylin_has_floor(self) -> bool:
+        return self.turn is not None and self.turn.holds_floor
+
+    def turn_tasks(self) -> list[asyncio.Task[None]]:
+        return [task for task in self._tasks if not task.done()]
+
+    # -- caller signals ------------------------------------------------------------
+
+    def on_speech_started(self) -> None:
+        self._asked_still_there = False
+        self._s.wake.set()
+
+    async def on_caller_audio(self, now: float) -> None:
+        """After each inbound frame: barge in, end the caller's turn, or keep listening."""
+        session, detector = self._s, self._s.detector
+        if not detector.in_utterance:
+            return
+        ended = detector.silence_ms >= 1000 * session.config.silence.seconds(session.agent.expecting)
+        if self.zylin_has_floor:
+            heard = session.listener.transcript.text()
+            if detector.speaking and session.config.barge_in.should_interrupt(
+                speech_ms=detector.speech_ms, heard_text=heard
+            ):
+                await self.barge_in(now)
+            elif ended:
+                self._discard_utterance()  # a backchannel or a noise while Zylin spoke
+            return
+        if ended:
+            self._caller_finished("vad")
+
+    def on_recognizer_endpoint(self) -> None:
+        session, detector = self._s, self._s.detector
+        if not session.listener.transcript.text():
+            return
+        if self.turn is not None and self.turn.phase == "transcribing" and self.turn.holds_floor:
+            return  # that turn is collecting these words
+        if self.zylin_has_floor:
+            if not detector.speaking:
+                self._discard_utterance()
+            return
+        # VAD stays in charge while the caller is mid-number or still audibly talking.
+        if detector.in_utterance and (
+            detector.speaking or not session.config.silence.trusts_recognizer(session.agent.expecting)
+        ):
+            return
+        self._caller_finished("asr")
+
+    async def on_digit(self, digit: str) -> None:
+        session = self._s
+        now = session.clock.now()
+        if session.agent.expecting != "phone" and not self._digits:
+            await session.report("dtmf_ignored", {"digit": digit})
+            return
+        session.mark_activity(now)
+        if self.zylin_has_floor:
+            await self.barge_in(now)
+        if digit == "#":
+            if self._digits:
+                self._submit_digits()
+            return
+        if digit == "*":
+            self._digits.clear()
+            self._digits_deadline = None
+            return
+        self._digits.append(digit)
+        self._digits_deadline = now + session.config.dtmf_timeout_s
+
+    # -- Zylin speaking ------------------------------------------------------------
+
+    def say(self, text: str, *, store: bool, then: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Speak a fixed phrase as its own turn (cached audio, else synthesized once)."""
+        self._start("phrase", lambda turn: self._phrase_body(turn, text, store, then))
+
+    def apologize_if_idle(self) -> None:
+        if not self.zylin_has_floor:
+            self.say(self._s.config.phrases.apology, store=False)
+
+    async def fall_back(self) -> None:
+        """Too many failures: one sentence, then the recording path (or a person)."""
+        if self._falling_back:
+            return
+        self._falling_back = True
+        if self.turn is not None and self.turn.task is not None and self.turn.holds_floor:
+            await self._cancel(self.turn)
+            await self._s.pacer.interrupt()
+        self.say(self._s.config.phrases.fallback, store=False, then=self._redirect)
+
+    async def barge_in(self, now: float) -> None:
+        turn, session = self.turn, self._s
+        if turn is None or turn.task is None:
+            return
+        started = session.detector.started_at
+        await self._cancel(turn)
+        cleared = await session.pacer.interrupt()
+        heard = turn.playback.heard_text()
+        if turn.kind == "reply" and turn.agent_started:
+            try:
+                session.agent.note_heard(heard)
+            except Exception:
+                logger.exception("agent.note_heard failed")
+        turn.phase = "done"
+        self.turn = None
+        await self._save_assistant(turn, interrupted=True)
+        await session.report(
+            "barge_in",
+            {
+                "turn": turn.number,
+                "heard": heard,
+                "clear_sent": cleared,
+                "reaction_ms": None if started is None else round((now - started) * 1000, 1),
+            },
+        )
+        await session.checkpoint(turn)
+
+    # -- timers ------------------------------------------------------------------------
+
+    async def watch(self) -> None:
+        """DTMF entry timeout, then silence: ask once, then say goodbye and hang up."""
+        session = self._s
+        while True:
+            session.wake.clear()
+            timer = self._next_timer()
+            if timer is None:
+                await session.wake.wait()
+                continue
+            deadline, action = timer
+            remaining = deadline - session.clock.now()
+            if remaining > 0:
+                await wait_event(session.wake, session.clock, remaining)
+                continue
+            await action()
+
+    def _next_timer(self) -> tuple[float, Callable[[], Awaitable[None]]] | None:
+        session = self._s
+        if self._digits_deadline is not None:
+            return self._digits_deadline, self._digits_timed_out
+        if self._falling_back or self.zylin_has_floor or session.detector.in_utterance or session.ended:
+            return None
+        config = session.config
+        wait = config.silence_hangup_after_s if self._asked_still_there else config.silence_prompt_after_s
+        return session.last_activity + wait, self._on_silence
+
+    async def _digits_timed_out(self) -> None:
+        self._submit_digits()
+
+    async def _on_silence(self) -> None:
+        phrases = self._s.config.phrases
+        if not self._asked_still_there:
+            self._asked_still_there = True
+            self.say(phrases.still_there, store=True)
+        else:
+            self.say(phrases.goodbye, store=True, then=self._hang_up_after_silence)
+
+    # -- turn bodies -----------------------------------------------------------------
+
+    def _start(
+        self,
+        kind: Literal["reply", "phrase"],
+        body: Callable[[ActiveTurn], Awaitable[None]],
+        *,
+        timings: ReplyTimings | None = None,
+        caller_started_at: float | None = None,
+    ) -> ActiveTurn | None:
+        session = self._s
+        self._count += 1
+        playback = session.pacer.open(f"t{self._count}")
+        turn = ActiveTurn(self._count, kind, playback, timings or ReplyTimings(), caller_started_at)
+        task = session.spawn(self._run_turn(turn, body), name=f"turn-{self._count}")
+        if task is None:
+            return None
+        turn.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self.turn = turn
+        session.wake.set()
+        return turn
+
+    async def _run_turn(self, turn: ActiveTurn, body: Callable[[ActiveTurn], Awaitable[None]]) -> None:
+        try:
+            await body(turn)
+        except Exception:
+            # A turn's failure must not take the call's TaskGroup down with it.
+            logger.exception("turn %d failed", turn.number, extra={"call_sid": self._s.call_sid})
+        finally:
+            turn.phase = "done"
+            self._s.mark_activity()
+
+    def _caller_finished(self, source: TextSource, text: str | None = None) -> None:
+        detector = self._s.detector
+        timings = ReplyTimings(speech_end=detector.last_speech_at or self._s.clock.now())
+        started = detector.started_at
+        detector.reset()
+        self._start(
+            "reply", lambda turn: self._reply_body(turn, source, text), timings=timings, caller_started_at=started
+        )
+
+    def _submit_digits(self) -> None:
+        text = "".join(self._digits)
+        self._digits.clear()
+        self._digits_deadline = None
+        self._s.detector.reset()
+        self._caller_finished("dtmf", text)
+
+    def _discard_utterance(self) -> None:
+        self._s.detector.reset()
+        if self.turn is None or self.turn.phase != "transcribing":
+            self._s.listener.discard()
+
+    async def _reply_body(self, turn: ActiveTurn, source: TextSource, text: str | None) -> None:
+        session, listener, timings = self._s, self._s.listener, turn.timings
+        if source == "vad":
+            turn.phase = "transcribing"
+            await listener.final_text()
+        if text is None:
+            text = listener.take_text()
+        timings.transcript_at = session.clock.now()
+        turn.phase = "thinking"
+        if not text.strip():
+            return  # a noise, not words
+        await session.save_turn(
+            TurnRecord(
+                index=session.next_turn_index(),
+                speaker="caller",
+                text=text,
+                started_at=session.wall_time(turn.caller_started_at or timings.speech_end),
+                ended_at=session.wall_time(timings.speech_end),
+                asr_ms=timings.span_ms(timings.speech_end, timings.transcript_at),
+            )
+        )
+        turn.agent_started = True
+        reply = Reply(
+            agent=session.agent,
+            tts=self._tts,
+            playback=turn.playback,
+            clock=session.clock,
+            config=session.config,
+            phrase_cache=self.phrases,
+            timings=timings,
+        )
+        turn.outcome = outcome = await reply.run(text)
+        turn.phase = "speaking"
+        listener.expect(session.agent.expecting)
+        fall_back = False
+        if outcome.failure is not None:
+            fall_back = await session.provider_failed(outcome.failure)
+            self._falling_back = self._falling_back or fall_back
+            phrase = session.config.phrases.fallback if fall_back else session.config.phrases.apology
+            if audio := self.phrases.get(phrase):
+                turn.playback.say(phrase, audio, spoken=False)
+        turn.playback.finish()
+        await self._until_played(turn.playback)
+        turn.phase = "done"
+        await self._save_assistant(turn, interrupted=False)
+        await session.checkpoint(turn)
+        if fall_back:
+            await self._redirect()
+        elif outcome.action is not None:
+            await self._act(outcome.action)
+
+    async def _phrase_body(
+        self, turn: ActiveTurn, text: str, store: bool, then: Callable[[], Awaitable[None]] | None
+    ) -> None:
+        if audio := await self.phrases.fetch(text, self._tts):
+            turn.playback.say(text, audio)
+        turn.playback.finish()
+        turn.phase = "speaking"
+        await self._until_played(turn.playback)
+        turn.phase = "done"
+        if store:
+            await self._save_assistant(turn, interrupted=False)
+            await self._s.checkpoint(turn)
+        if then is not None:
+            await then()
+
+    async def _until_played(self, playback: Playback) -> None:
+        grace = self._s.config.playback_ack_grace_s
+        if not await wait_event(playback.done, self._s.clock, playback.unplayed_ms / 1000 + grace):
+            logger.warning("Twilio did not acknowledge playback in time", extra={"call_sid": self._s.call_sid})
+
+    async def _cancel(self, turn: ActiveTurn) -> None:
+        assert turn.task is not None
+        turn.task.cancel()
+        await asyncio.wait({turn.task}, timeout=self._s.config.cancel_timeout_s)
+
+    async def _save_assistant(self, turn: ActiveTurn, *, interrupted: bool) -> None:
+        session, timings, playback = self._s, turn.timings, turn.playback
+        text = playback.heard_text() if interrupted else playback.text()
+        if not text:
+            return
+        await session.save_turn(
+            TurnRecord(
+                index=session.next_turn_index(),
+                speaker="assistant",
+                text=text,
+                started_at=session.wall_time(playback.first_sent_at(spoken_only=False)),
+                ended_at=session.wall_time(None),
+                interrupted=interrupted,
+                asr_ms=timings.span_ms(timings.speech_end, timings.transcript_at),
+                llm_first_token_ms=timings.span_ms(timings.transcript_at, timings.first_token_at),
+                tts_first_audio_ms=timings.span_ms(timings.first_tts_request_at, timings.first_audio_at),
+                voice_to_voice_ms=timings.span_ms(timings.speech_end, playback.first_sent_at()),
+                intent=turn.outcome.intent if turn.outcome else None,
+            )
+        )
+
+    # -- ending the call -------------------------------------------------------------
+
+    async def _act(self, action: CallAction) -> None:
+        session = self._s
+        await session.report("call_action", {"kind": action.kind, "reason": action.reason})
+        if action.kind == "end":
+            await session.end_call("agent_ended", session.control.hang_up)
+        else:
+            await session.end_call("transferred", session.control.transfer_to_human)
+
+    async def _redirect(self) -> None:
+        session = self._s
+        to = session.config.fallback
+        await session.report("fallback", {"to": to, "failures": session.failures})
+        control = session.control
+        await session.end_call(
+            "fallback", control.transfer_to_human if to == "transfer" else control.redirect_to_recording
+        )
+
+    async def _hang_up_after_silence(self) -> None:
+        await self._s.end_call("silence", self._s.control.hang_up)
