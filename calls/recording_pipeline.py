@@ -39,7 +39,7 @@ from calls.messaging import (
     whatsapp_window_open,
 )
 from calls.models import Call, CallEvent, Intent, OutboundMessage, Recording, Turn
-from calls.services import FIRST_SENTENCE_EVENT
+from calls.services import BOOKING_CHANGE_EVENT, FIRST_SENTENCE_EVENT
 from calls.twilio_rest import RecordingFetchError, recording_fetch
 from calls.voice.ports import (
     CallAction,
@@ -53,7 +53,6 @@ from calls.voice.ports import (
 
 logger = logging.getLogger(__name__)
 
-BOOKING_CHANGE_EVENT = "booking-change"
 # The agent tools' "change" values, as confirmation kinds.
 _TOOL_CHANGES = {"booked": "created", "moved": "moved", "cancelled": "cancelled"}
 _CONFIRMED_CHANGES = frozenset(_TOOL_CHANGES.values())

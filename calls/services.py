@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 # The CallEvent holding hybrid routing's capture of the caller's opening sentence.
 FIRST_SENTENCE_EVENT = "first-sentence"
+# A booking created, moved or cancelled during a call: {"booking_id": int, "change": str}.
+BOOKING_CHANGE_EVENT = "booking-change"
 
 _CALL_STATUS_RANK = {
     Call.Status.QUEUED: 0,

@@ -22,6 +22,8 @@ from bookings.selectors import booking_list_upcoming, slot_list_available
 from bookings.services import booking_cancel, booking_confirm, booking_hold, booking_reschedule
 from businesses.models import Business, Service
 from businesses.validators import e164_normalize
+from calls import metrics
+from calls.services import BOOKING_CHANGE_EVENT, call_event_record
 from calls.voice.ports import BookingError, BookingInfo, BusinessInfo, FaqInfo, HoldInfo, ServiceInfo, SlotInfo
 
 if TYPE_CHECKING:
@@ -94,6 +96,14 @@ class DjangoBookingPort:
         self.call = call
         self._clock = clock or timezone.now
 
+    def _changed(self, booking: Booking, change: str) -> None:
+        """Record a booking change on the call: the confirmation message and metrics follow it."""
+        path = self.call.path if self.call else "other"
+        metrics.booking_changed(change, path, business=self.business.slug)
+        if self.call is not None:
+            detail = {"booking_id": booking.pk, "change": change}
+            call_event_record(call=self.call, name=BOOKING_CHANGE_EVENT, detail=detail)
+
     @staticmethod
     async def _run(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await sync_to_async(fn, thread_sensitive=True)(*args, **kwargs)
@@ -164,6 +174,7 @@ class DjangoBookingPort:
             booking = booking_confirm(
                 booking=self._booking(hold_id), customer_name=customer_name, phone=_phone(phone), now=self._clock()
             )
+            self._changed(booking, "created")
             return _booking_info(self._booking(booking.pk), self.business.tz)
 
         return await self._run(work)
@@ -178,6 +189,7 @@ class DjangoBookingPort:
     async def reschedule(self, *, booking_id: int, start: dt.datetime) -> BookingInfo:
         def work() -> BookingInfo:
             moved = booking_reschedule(booking=self._booking(booking_id), start=start, now=self._clock())
+            self._changed(moved, "moved")
             return _booking_info(self._booking(moved.pk), self.business.tz)
 
         return await self._run(work)
@@ -187,6 +199,7 @@ class DjangoBookingPort:
             cancelled = booking_cancel(
                 booking=self._booking(booking_id), reason="cancelled by caller", now=self._clock()
             )
+            self._changed(cancelled, "cancelled")
             return _booking_info(self._booking(cancelled.pk), self.business.tz)
 
         return await self._run(work)
