@@ -135,6 +135,8 @@ class StandInTextToSpeech:
         return read_wav_as_mulaw(Path(path)) if path else builtin_clip()
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        if not text.strip():
+            return  # like every voice: nothing to say, no audio
         clip = self.clip
         await self._latency.wait()
         for start in range(0, len(clip), CLIP_CHUNK_BYTES):
