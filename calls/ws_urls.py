@@ -1,4 +1,9 @@
 """WebSocket routes (Twilio Media Streams)."""
 
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from calls.consumers import MediaStreamConsumer
+
+websocket_urlpatterns: list = [
+    path("media-stream", MediaStreamConsumer.as_asgi()),
+]

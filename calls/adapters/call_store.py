@@ -15,7 +15,6 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
-from calls import metrics
 from calls.models import Call, Intent, Turn
 from calls.services import call_event_record
 from calls.voice.ports import TurnRecord
@@ -36,13 +35,11 @@ class DjangoCallStore:
         self.call = call
 
     async def turn_saved(self, turn: TurnRecord) -> None:
-        created = await sync_to_async(self._turn_save, thread_sensitive=True)(turn)
-        if created:  # a retried save of the same turn is not counted twice
-            metrics.turn_observe(turn, path=self.call.path)
+        await sync_to_async(self._turn_save, thread_sensitive=True)(turn)
 
     @transaction.atomic
-    def _turn_save(self, turn: TurnRecord) -> bool:
-        row, created = Turn.objects.update_or_create(
+    def _turn_save(self, turn: TurnRecord) -> None:
+        row, _ = Turn.objects.update_or_create(
             call=self.call,
             index=turn.index,
             defaults={
@@ -66,11 +63,9 @@ class DjangoCallStore:
                     "slots": turn.intent.slots,
                 },
             )
-        return created
 
     async def event(self, name: str, detail: dict[str, Any] | None = None) -> None:
         await sync_to_async(call_event_record, thread_sensitive=True)(call=self.call, name=name, detail=detail)
-        metrics.call_event_observe(name, detail, path=self.call.path)
 
     async def call_ended(self, *, reason: str) -> None:
         await sync_to_async(self._end, thread_sensitive=True)(reason)

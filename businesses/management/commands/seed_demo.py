@@ -46,6 +46,8 @@ class Command(BaseCommand):
                 "greeting": "Thank you for calling Bella Hair Studio, this is Zylin. How can I help you today?",
                 "transfer_number": "+15005550007",
                 "whatsapp_sender": "+14155238886",
+                # The demo answers live at any hour, so it can be tried whenever.
+                "after_hours": Business.AfterHours.STREAM,
             },
         )
         PhoneNumber.objects.update_or_create(number=DEMO_NUMBER, defaults={"business": business})
