@@ -201,7 +201,8 @@ def bench_barge_in(directory: Path, quick: bool) -> dict[str, Any]:
         chain += [await say(questions[i % len(questions)], 1.0) for i in range(count)]
         listening = [
             await say("What are your opening hours?"),
-            await say("Mm-hm.", 0.8),
+            # Piper reads "Mm-hm." as letter names ("em em aitch em"); give it the hum itself.
+            await say("[[ʔm̩ʔˈm̩]]", 0.8),
             line_noise(200).over_reply(0.8),
             await say("Okay.", 0.8),
             line_noise(200, seed=9).over_reply(0.8),

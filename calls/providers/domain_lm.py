@@ -28,6 +28,8 @@ from pocketsphinx import get_model_path
 from pocketsphinx.lm import ArpaBoLM
 
 from calls.providers.domain_vocabulary import (
+    BACKCHANNEL_PRONUNCIATIONS,
+    BACKCHANNEL_SENTENCES,
     CORRECTION_SENTENCES,
     DIGIT_WORDS,
     FAQ_SENTENCES,
@@ -101,6 +103,9 @@ def build_domain_lm(
     grammar = digits_grammar()
     needed = {word for sentence in sentences for word in sentence.split()} | _grammar_words(grammar)
     cmudict = _load_cmudict(needed)
+    for word, variants in BACKCHANNEL_PRONUNCIATIONS.items():
+        if word in needed:
+            cmudict[word] = tuple(dict.fromkeys((*variants, *cmudict.get(word, ()))))
     pronunciations: dict[str, tuple[str, ...]] = {}
     spelled: set[str] = set()
     kept_sentences: list[str] = []
@@ -145,6 +150,7 @@ def domain_sentences(business: BusinessInfo) -> list[str]:
     raw.extend(f"are you open on {day}" for day in WEEKDAYS)
     raw.extend(f"what time do you close on {day}" for day in WEEKDAYS)
     raw.extend(YES_NO_SENTENCES)
+    raw.extend(BACKCHANNEL_SENTENCES)
     raw.extend(CORRECTION_SENTENCES)
     raw.extend(HUMAN_SENTENCES)
     raw.extend(f"no i said {phrase}" for phrase in date_phrases()[::3])

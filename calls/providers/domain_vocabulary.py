@@ -54,6 +54,21 @@ YES_NO_SENTENCES = (
     "sorry what", "can you repeat that", "say that again please", "i'm still here",
     "yes i'm here", "mm", "uh-huh", "hold on", "one moment",
 )  # fmt: skip
+# What a caller says while Zylin talks, to show they are listening. A word the model
+# lacks comes out as other words ("got it" as "seventh"), and other words look like a
+# real interruption. Each is counted once: weighted three times, a short "yes" came
+# out as "yep".
+BACKCHANNEL_SENTENCES = (
+    "mm-hmm", "mm", "hmm", "uh-huh", "okay", "ok", "yeah", "yep", "right", "sure", "alright",
+    "all right", "got it", "i see", "oh okay", "oh i see", "okay okay", "yeah yeah", "right right",
+    "okay got it", "mm-hmm yeah", "yeah okay", "okay sure", "uh-huh right",
+)  # fmt: skip
+# How backchannels sound when CMUdict lacks or misses the hummed form.
+BACKCHANNEL_PRONUNCIATIONS: dict[str, tuple[str, ...]] = {
+    "mm-hmm": ("M HH M", "AH M HH AH M", "M M HH M"),
+    "hmm": ("HH M", "M"),
+    "uh-huh": ("AH HH AH",),
+}
 CORRECTION_SENTENCES = (
     "no i meant tomorrow", "actually can we do later", "actually earlier please",
     "something earlier", "something later", "anything in the morning",

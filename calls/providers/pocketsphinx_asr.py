@@ -5,7 +5,7 @@ Per stream: 8 kHz mu-law in, ``pocketsphinx.Endpointer`` (20 ms frames at
 short pre-roll) every frame is upsampled to 16 kHz and decoded at once, so
 when the endpointer declares the end the decoder has already seen every
 frame and the final costs only ``end_utt``. Interim hypotheses are read
-every ~100 ms of audio.
+every ~50 ms of audio.
 
 Decoding is CPU work and runs in a shared worker pool (pocketsphinx drops
 the GIL while it decodes), one batch per stream at a time, so a busy call
@@ -37,6 +37,7 @@ from calls.providers.pocketsphinx_decoders import (
     shared_pool,
 )
 from calls.voice.ports import BusinessInfo, ProviderError, SpeechEvent, SpeechStarted, Transcript
+from calls.voice.turns import BargeInPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,14 @@ FRAME_SAMPLES = 160  # 20 ms at 8 kHz
 _FRAME_SECONDS = FRAME_SAMPLES / PHONE_RATE
 # Decoding is CPU-bound: more workers than cores only adds contention.
 _executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="sphinx")
+
+# This recognizer's words for the first ~350 ms of an utterance are guesses ("okay" is
+# "book" at 320 ms, "alright" is "for", "got it" is "the"), and a spoken "okay", "yeah"
+# or "got it" lasts 200-380 ms. Over Zylin's voice it therefore takes 400 ms of speech,
+# with a non-backchannel word in it, to interrupt: such a backchannel is over before
+# then, whatever it was heard as. A recognizer whose early words can be trusted keeps
+# the shorter default window.
+POCKETSPHINX_BARGE_IN = BargeInPolicy(min_speech_ms=400)
 
 
 async def run_in_decoder_pool(function: Callable[..., T], *args: object) -> T:
@@ -73,7 +82,7 @@ class PocketsphinxSettings:
 
     endpoint_window: float = 0.3
     endpoint_ratio: float = 0.9
-    interim_interval: float = 0.1
+    interim_interval: float = 0.05
     preroll: float = 0.5
     dither_dbfs: float = -60.0
     max_utterance: float = 20.0
