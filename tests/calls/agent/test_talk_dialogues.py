@@ -58,8 +58,8 @@ def test_book(demo_business: Business) -> None:
     )
     assert result.reply_to(5).startswith("You're all set, Maria.")
     assert confirmed(demo_business) == [(at(demo_business, 8, 14), "Haircut", "Maria Lopez", CALLER)]
-    assert result.summary[0] == "# booked #1: Haircut on Tue 08 Jan 2030 at 14:00 for Maria Lopez"
     booking = Booking.objects.get()
+    assert result.summary[0] == f"# booked #{booking.pk}: Haircut on Tue 08 Jan 2030 at 14:00 for Maria Lopez"
     assert booking.source_call == result.call
     call = Call.objects.get(pk=result.call.pk)
     assert (call.path, call.status, call.from_number) == ("streaming", "completed", CALLER)
