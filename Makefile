@@ -43,7 +43,10 @@ test-tools:
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
+# Faults, bad input, races, disconnects, security, load and SIGTERM; prints the reliability table
+# (also written to test-artifacts/reliability.json).
 reliability: $(STAMP)
+	ZYLIN_RELIABILITY_FULL=1 ZYLIN_RELIABILITY_SCALE=3 ZYLIN_RELIABILITY_REPORT=test-artifacts/reliability.json \
 	$(VENV)/bin/pytest tests/reliability -m "not live" -p no:randomly
 
 clean:

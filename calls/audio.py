@@ -65,7 +65,8 @@ def to_int16(samples: npt.NDArray[np.generic]) -> Pcm:
     """Round and clip any numeric samples in the int16 scale to int16."""
     if samples.dtype == np.int16:
         return samples  # type: ignore[return-value]
-    return np.clip(np.rint(samples), -32768, 32767).astype(np.int16)
+    clipped: Pcm = np.clip(np.rint(samples), -32768, 32767).astype(np.int16)
+    return clipped
 
 
 def resample(
@@ -104,13 +105,14 @@ def pcm_to_mulaw(pcm: npt.NDArray[np.generic], rate: int) -> bytes:
 
 
 def read_wav(source: str | Path | bytes) -> tuple[Pcm, int]:
-    """Read a PCM WAV (8 or 16 bit, any channels) as mono int16 and its sample rate.
+    """Read a WAV file (8 or 16-bit PCM, or G.711 mu-law; any channels) as mono int16 and its rate.
 
-    ``source`` is a path or the file's bytes. G.711 WAVs are not accepted by the
-    standard library reader; callers convert those with the mu-law helpers.
+    ``source`` is a path or the file's bytes.
     """
-    handle = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
-    with handle, wave.open(handle, "rb") as wav:
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    if _wav_format_tag(data) == WAVE_FORMAT_MULAW:
+        return _read_mulaw_wav(data)
+    with wave.open(io.BytesIO(data), "rb") as wav:
         width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
         raw = wav.readframes(wav.getnframes())
     if width == 2:
@@ -119,9 +121,47 @@ def read_wav(source: str | Path | bytes) -> tuple[Pcm, int]:
         samples = (np.frombuffer(raw, dtype=np.uint8).astype(np.int32) - 128) << 8
     else:
         raise ValueError(f"unsupported WAV sample width: {width} bytes")
+    return _mono(samples, channels), rate
+
+
+WAVE_FORMAT_MULAW = 7
+
+
+def _riff_chunks(data: bytes) -> dict[bytes, bytes]:
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("not a RIFF/WAVE file")
+    chunks: dict[bytes, bytes] = {}
+    position = 12
+    while position + 8 <= len(data):
+        chunk_id = data[position : position + 4]
+        size = int.from_bytes(data[position + 4 : position + 8], "little")
+        chunks.setdefault(chunk_id, data[position + 8 : position + 8 + size])
+        position += 8 + size + (size & 1)  # chunks are word-aligned
+    return chunks
+
+
+def _wav_format_tag(data: bytes) -> int | None:
+    try:
+        fmt = _riff_chunks(data).get(b"fmt ", b"")
+    except ValueError:
+        return None
+    return int.from_bytes(fmt[:2], "little") if len(fmt) >= 2 else None
+
+
+def _read_mulaw_wav(data: bytes) -> tuple[Pcm, int]:
+    chunks = _riff_chunks(data)
+    fmt = chunks[b"fmt "]
+    channels = int.from_bytes(fmt[2:4], "little")
+    rate = int.from_bytes(fmt[4:8], "little")
+    samples = ulaw2lin(chunks.get(b"data", b"")).astype(np.int32)
+    return _mono(samples, channels), rate
+
+
+def _mono(samples: npt.NDArray[np.int32], channels: int) -> Pcm:
     if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1)
-    return to_int16(samples), rate
+        usable = samples.size - samples.size % channels
+        return to_int16(samples[:usable].reshape(-1, channels).mean(axis=1))
+    return to_int16(samples)
 
 
 def read_wav_as_mulaw(source: str | Path | bytes) -> bytes:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 
+from calls.shutdown import draining
+
 DEFAULT_RESERVATION_TTL_S = 30.0
 
 
@@ -51,13 +53,17 @@ class StreamingCapacity:
         return len(self._live) + len(self._reserved)
 
     def available(self) -> bool:
-        """Whether one more streaming call fits."""
+        """Whether one more streaming call fits (never while the process shuts down)."""
+        if draining():
+            return False
         with self._lock:
             self._expire_reservations()
             return self._in_use() < self.limit
 
     def reserve(self, key: str) -> bool:
-        """Hold a slot for a call about to open its stream; False when full."""
+        """Hold a slot for a call about to open its stream; False when full or shutting down."""
+        if draining():
+            return False
         with self._lock:
             self._expire_reservations()
             if key in self._live:
@@ -68,7 +74,9 @@ class StreamingCapacity:
             return True
 
     def acquire(self, key: str) -> bool:
-        """Count a stream as live, claiming its reservation if any; False when full."""
+        """Count a stream as live, claiming its reservation if any; False when full or shutting down."""
+        if draining():
+            return False
         with self._lock:
             self._expire_reservations()
             if key in self._live:

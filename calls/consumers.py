@@ -20,7 +20,8 @@ Close codes (4xxx, as Channels allows):
 * 4409 ``start`` does not match the call (session, business, or the call is on
   the recording path);
 * 4429 no streaming capacity left in this process;
-* 4500 the session could not be built.
+* 4500 the session could not be built;
+* 4503 the process is shutting down (before ``accept``: HTTP 403), see ``calls.shutdown``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from calls import metrics, wiring
+from calls import metrics, shutdown, wiring
 from calls.capacity import streaming_capacity
 from calls.models import Call
 from calls.twilio_media import MalformedEvent, parse_event
@@ -56,6 +57,7 @@ class CloseCode(enum.IntEnum):
     CALL_MISMATCH = 4409
     NO_CAPACITY = 4429
     SESSION_FAILED = 4500
+    SHUTTING_DOWN = 4503
 
 
 class MediaStreamConsumer(AsyncWebsocketConsumer):
@@ -97,6 +99,10 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         if not websocket_signature_valid(path=self.scope["path"], headers=self.scope.get("headers", [])):
             logger.warning("refused a media stream with a missing or wrong Twilio signature")
             await self.close(code=CloseCode.BAD_SIGNATURE)
+            return
+        if shutdown.draining():
+            logger.warning("refused a media stream: this process is shutting down")
+            await self.close(code=CloseCode.SHUTTING_DOWN)
             return
         await self.accept()
         self._start_timer = asyncio.create_task(self._expect_start(), name="media-stream-start-timer")
@@ -145,6 +151,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         session = self.session
         if session is not None:
             await session.aclose(timeout_s=self.SESSION_CLOSE_TIMEOUT_S)
+            shutdown.session_ended(session)
             if self._run_task is not None and not self._run_task.done():
                 logger.warning("voice session still running after close", extra={"call_sid": self.call_sid})
             if self.rejected:
@@ -190,6 +197,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         if self._disconnected:
             return
         self.session = session
+        shutdown.session_started(session)  # a SIGTERM lets it finish, or hands it over
         self._run_task = asyncio.create_task(session.run(), name=f"voice-session-{call.sid}")
         self._run_task.add_done_callback(self._session_finished)
         session.feed(start)
@@ -210,8 +218,12 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             self._closer = asyncio.create_task(self.close(), name="media-stream-close")
 
     async def _refuse(self, code: CloseCode, reason: str) -> None:
+        if self._closing:
+            return  # one close per socket: a refusal already went out (the start timer may fire after it)
         logger.warning("closing media stream (%d): %s", code, reason, extra={"call_sid": self.call_sid})
         self._closing = True
+        if self._start_timer is not None and self._start_timer is not asyncio.current_task():
+            self._start_timer.cancel()
         await self.close(code=code)
 
     def _reject(self, kind: str, message: str) -> None:

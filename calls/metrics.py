@@ -306,8 +306,8 @@ def message_status(status: str, *, channel: str = "whatsapp") -> None:
 def call_event_observe(name: str, detail: dict[str, Any] | None, *, path: str, business: str | None = None) -> None:
     """Record the metric behind one event a ``VoiceSession`` reports (others are ignored).
 
-    ``barge_in``, ``false_barge_in``, ``underrun``; ``provider_failure`` and
-    ``fallback`` (``detail["provider"]``); ``inbound_stats`` (``detail["lost"]``
+    ``barge_in``, ``false_barge_in``, ``underrun``; ``provider_failure``,
+    ``provider_fault`` and ``fallback`` (``detail["provider"]``); ``inbound_stats`` (``detail["lost"]``
     frames); ``echo_latency`` (``detail["latencies_ms"]``, one sample each);
     ``call_action`` with ``kind == "transfer"``.
     """
@@ -318,7 +318,7 @@ def call_event_observe(name: str, detail: dict[str, Any] | None, *, path: str, b
         barge_in(false_alarm=True)
     elif name == "underrun":
         underrun()
-    elif name == "provider_failure":
+    elif name in ("provider_failure", "provider_fault"):  # a fault the loop saw, or one an adapter handled
         provider_error(str(detail.get("provider") or OTHER))
     elif name == "fallback":
         PROVIDER_FALLBACKS.labels(provider=str(detail.get("provider") or OTHER)).inc()

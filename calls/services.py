@@ -113,6 +113,18 @@ def call_event_record(*, call: Call, name: str, detail: dict[str, Any] | None = 
     return CallEvent.objects.create(call=call, name=name[:40], detail=detail or {})
 
 
+@transaction.atomic
+def call_event_record_once(*, call: Call, name: str, detail: dict[str, Any], key: str) -> CallEvent:
+    """Record an event once per ``detail[key]`` (a Twilio SID): a retried webhook finds the first one.
+
+    The Call row is locked first, so retries arriving at the same moment queue up
+    instead of each seeing "not recorded yet".
+    """
+    locked = Call.objects.select_for_update().get(pk=call.pk)
+    existing = locked.events.filter(name=name[:40], **{f"detail__{key}": detail.get(key)}).first()
+    return existing if existing is not None else call_event_record(call=locked, name=name, detail=detail)
+
+
 @dataclass(frozen=True)
 class StatusChange:
     call: Call

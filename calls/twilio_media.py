@@ -125,9 +125,13 @@ def _payload(media: dict[str, Any]) -> bytes:
     if len(encoded) % 4:
         raise MalformedEvent("media payload is not valid base64 (length)")
     try:
-        return base64.b64decode(encoded, validate=True)
+        payload = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise MalformedEvent("media payload is not valid base64") from None
+    # The length check above lets through up to two bytes more (base64 pads to 3-byte groups).
+    if len(payload) > MAX_MEDIA_PAYLOAD_BYTES:
+        raise MalformedEvent(f"media payload larger than {MAX_MEDIA_PAYLOAD_BYTES} bytes")
+    return payload
 
 
 # -- per-event parsers ----------------------------------------------------------

@@ -29,6 +29,7 @@ from calls.services import (
     business_for_number,
     business_open_at,
     call_event_record,
+    call_event_record_once,
     call_route_set,
     call_start,
     call_status_update,
@@ -227,14 +228,12 @@ def recording_done_webhook(request: HttpRequest) -> HttpResponse:
     """
     call = Call.objects.filter(sid=request.POST.get("CallSid", "")).first()
     recording_sid = request.POST.get("RecordingSid", "")
-    if (
-        call is not None
-        and not call.events.filter(name="message-recorded", detail__recording_sid=recording_sid).exists()
-    ):
-        call_event_record(
+    if call is not None:
+        call_event_record_once(
             call=call,
             name="message-recorded",
             detail={"recording_sid": recording_sid, "duration": request.POST.get("RecordingDuration", "")},
+            key="recording_sid",
         )
     return _twiml(twiml.recording_done_response())
 
@@ -246,7 +245,9 @@ def dial_done_webhook(request: HttpRequest) -> HttpResponse:
     dial_status = request.POST.get("DialCallStatus", "")
     call = Call.objects.filter(sid=request.POST.get("CallSid", "")).first()
     if call is not None:
-        call_event_record(call=call, name="transfer-outcome", detail={"dial_status": dial_status})
+        # One outcome per dialled leg: Twilio retries this webhook like any other.
+        detail = {"dial_status": dial_status, "dial_call_sid": request.POST.get("DialCallSid", "")}
+        call_event_record_once(call=call, name="transfer-outcome", detail=detail, key="dial_call_sid")
     return _twiml(twiml.dial_done_response(dial_status=dial_status))
 
 

@@ -200,6 +200,7 @@ RESUMABLE_END_REASONS = frozenset({"closed", "disconnected"})
 def voice_config_build(*, business: Business) -> VoiceConfig:
     """The voice loop's knobs for ``business``: echo mode, greeting, resume window, ASR hints."""
     from calls.voice.config import VoiceConfig
+    from calls.voice.turns import BargeInPolicy
 
     voice = voice_settings()
     hints: tuple[str, ...] = ()
@@ -209,11 +210,21 @@ def voice_config_build(*, business: Business) -> VoiceConfig:
         for service in business.services.filter(active=True):
             names += [service.name, *service.synonym_list]
         hints = tuple(dict.fromkeys(name for name in names if name))
+    barge_in = BargeInPolicy()
+    if voice["asr"] == "pocketsphinx":
+        from calls.providers.pocketsphinx_asr import POCKETSPHINX_BARGE_IN
+
+        barge_in = POCKETSPHINX_BARGE_IN  # its first words are guesses: a longer window
+    fallback = voice.get("fallback", "recording")
+    if fallback not in ("recording", "transfer"):
+        raise ImproperlyConfigured(f"ZYLIN_FALLBACK={fallback!r}: choose recording or transfer.")
     return VoiceConfig(
         echo=business.echo_mode,
         play_greeting=voice["agent"] != "standin",
         resume_window_s=int(voice["resume_window_s"]),
         asr_hints=hints,
+        barge_in=barge_in,
+        fallback=fallback,
     )
 
 
@@ -247,7 +258,7 @@ async def session_build(call: Call, start_event: StartEvent, send: Callable[[str
     from calls.voice.session import VoiceSession
 
     business = call.business
-    config, stt, agent, control = await sync_to_async(_session_parts, thread_sensitive=True)(call)
+    config, stt, agent, control, stored_turns = await sync_to_async(_session_parts, thread_sensitive=True)(call)
     tts = tts_build(business=business)  # here, on the event loop its connections belong to
     session_id = start_event.custom_parameters.get("sessionId") or call.session_id or call.sid
     sessions = session_store_build()
@@ -269,16 +280,23 @@ async def session_build(call: Call, start_event: StartEvent, send: Callable[[str
         session_id=session_id,
         phrase_cache=phrases,
         resume_state=resume_state,
+        # Without a checkpoint (none yet, or the resume window passed) a later stream of the
+        # call numbers its turns after the stored ones instead of overwriting them.
+        first_turn_index=stored_turns,
     )
 
 
-def _session_parts(call: Call) -> tuple[VoiceConfig, SpeechToText, LanguageModel, CallControl]:
+def _session_parts(call: Call) -> tuple[VoiceConfig, SpeechToText, LanguageModel, CallControl, int]:
+    from django.db.models import Max
+
     business = call.business
+    last_index = call.turns.aggregate(last=Max("index"))["last"]
     return (
         voice_config_build(business=business),
         stt_build(business=business),
         agent_build(business=business, caller_phone=call.from_number, call=call),
         call_control_build(call),
+        0 if last_index is None else last_index + 1,
     )
 
 

@@ -2,7 +2,8 @@
 
 The media socket sits outside ``AllowedHostsOriginValidator``: Twilio sends no
 Origin header, and the consumer checks Twilio's signature itself before it
-builds anything.
+builds anything. Under daphne, SIGTERM drains the process gracefully
+(``calls.shutdown``): no new calls, live ones finish or go to recording.
 """
 
 import os
@@ -13,8 +14,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zylin.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from calls import shutdown  # noqa: E402
 from calls.ws_urls import websocket_urlpatterns  # noqa: E402
+
+shutdown.install(grace_s=settings.ZYLIN_SHUTDOWN_GRACE_S)
 
 application = ProtocolTypeRouter(
     {

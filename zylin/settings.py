@@ -122,6 +122,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # One queue name per deployment (or test run) sharing a Redis.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="zylin")
+# Periodic work (run one `celery beat`, or one worker with `--beat`).
+CELERY_BEAT_SCHEDULE = {
+    "holds-release-expired": {"task": "bookings.holds_release_expired", "schedule": 60.0},
+}
 
 # --- Vendors (keys from the environment only) -------------------------------
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
@@ -148,6 +152,8 @@ VOICE = {
     "elevenlabs_model": env.str("ELEVENLABS_MODEL", default="eleven_flash_v2_5"),
     "elevenlabs_base_url": env.str("ELEVENLABS_BASE_URL", default=""),
     "resume_window_s": env.int("ZYLIN_RESUME_WINDOW_S", default=120),
+    # Where a call goes when its providers keep failing (or the process shuts down): recording | transfer.
+    "fallback": env.str("ZYLIN_FALLBACK", default="recording"),
     "max_streaming_calls": env.int("ZYLIN_MAX_STREAMING_CALLS", default=200),
 }
 TWILIO_API_BASE_URL = env.str("TWILIO_API_BASE_URL", default="")
@@ -161,6 +167,8 @@ TWILIO_SIGNING_TOKEN = TWILIO_AUTH_TOKEN or (TWILIO_DEV_AUTH_TOKEN if DEBUG else
 # {{3}} time, {{4}} address, {{5}} created|moved|cancelled.
 TWILIO_WHATSAPP_REPLY_TEMPLATE_SID = env.str("TWILIO_WHATSAPP_REPLY_TEMPLATE_SID", default="")
 TWILIO_WHATSAPP_BOOKING_TEMPLATE_SID = env.str("TWILIO_WHATSAPP_BOOKING_TEMPLATE_SID", default="")
+# On SIGTERM, how long live calls may go on before they are handed to the recording path.
+ZYLIN_SHUTDOWN_GRACE_S = env.float("ZYLIN_SHUTDOWN_GRACE_S", default=30.0)
 # How long a signed voice-note URL handed to Twilio stays valid.
 ZYLIN_MEDIA_URL_MAX_AGE_S = env.int("ZYLIN_MEDIA_URL_MAX_AGE_S", default=3600)
 

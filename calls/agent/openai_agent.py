@@ -25,6 +25,7 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionChunk
 
 from calls.providers.retry import RetryPolicy, status_error, stream_with_retries
+from calls.voice.faults import provider_fault_note
 from calls.voice.ports import (
     AgentEvent,
     BookingPort,
@@ -223,6 +224,7 @@ class OpenAIAgent:
                 raise ProviderError("the model kept calling tools", provider=PROVIDER, retryable=False)
         except ProviderError as exc:
             logger.warning("OpenAI agent failed, handing over: %s", exc)
+            provider_fault_note(exc.provider, exc, handling="handed_over")
             sentence = replies.failure_sentence(self.business)
             prefix = " " if spoken else ""
             spoken.append(prefix + sentence)

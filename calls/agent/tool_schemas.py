@@ -85,3 +85,7 @@ TOOL_SCHEMAS: list[dict[str, Any]] = [
     _function("end_call", "End the call after saying goodbye.", {"reason": {"type": "string"}}, []),
 ]
 TOOL_NAMES = frozenset(schema["function"]["name"] for schema in TOOL_SCHEMAS)
+# Tool name -> its parameters' JSON schemas, to check the model's arguments before running a tool.
+TOOL_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
+    schema["function"]["name"]: schema["function"]["parameters"]["properties"] for schema in TOOL_SCHEMAS
+}

@@ -38,11 +38,35 @@ from .speech import (
 )
 from .spoken_time import when_parse
 from .state import AgentState
-from .tool_schemas import TOOL_NAMES
+from .tool_schemas import TOOL_NAMES, TOOL_PARAMETERS
 
 logger = logging.getLogger(__name__)
 
 SEARCH_DAYS = 14
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "boolean": (bool,),
+    "number": (int, float),
+}
+
+
+def arguments_problem(name: str, arguments: dict[str, Any]) -> str:
+    """Why ``arguments`` do not fit the tool's declared types ('' when they do).
+
+    The model is told the schema but may still send a number for a date or a
+    list for a service; the handlers expect what the schema promises.
+    """
+    for key, value in arguments.items():
+        declared = TOOL_PARAMETERS.get(name, {}).get(key, {}).get("type")
+        expected = _JSON_TYPES.get(declared or "")
+        if expected is None or value is None:
+            continue
+        if not isinstance(value, expected) or (declared == "integer" and isinstance(value, bool)):
+            return f"{key} must be a {declared}"
+    return ""
 
 
 class AgentTools:
@@ -60,6 +84,8 @@ class AgentTools:
         handler = getattr(self, name, None) if name in TOOL_NAMES else None
         if handler is None:
             return {"ok": False, "error": "unknown_tool", "message": f"There is no tool called {name}."}
+        if problem := arguments_problem(name, arguments):
+            return {"ok": False, "error": "invalid", "message": f"Bad arguments for {name}: {problem}"}
         try:
             result: dict[str, Any] = await handler(**arguments)
         except TypeError as exc:

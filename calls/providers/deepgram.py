@@ -33,6 +33,7 @@ from deepgram.listen.v1.socket_client import AsyncV1SocketClient
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 from calls.providers.retry import RetryPolicy, status_error, with_retries
+from calls.voice.faults import provider_fault_note
 from calls.voice.ports import ProviderError, SpeechEvent, SpeechStarted, Transcript, UtteranceEnd
 
 logger = logging.getLogger(__name__)
@@ -340,6 +341,7 @@ class DeepgramSpeechStream:
             raise ProviderError(f"deepgram socket {detail} again", provider=PROVIDER, retryable=False)
         self._reconnects_left -= 1
         logger.warning("deepgram socket %s; reconnecting once", detail)
+        provider_fault_note(PROVIDER, f"socket {detail}", handling="reconnected")
         self._unanswered_since = None
         self._server_error = ""
         once = RetryPolicy(attempts=1, timeout_s=self._config.connect_policy.timeout_s)

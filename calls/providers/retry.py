@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from calls.voice.faults import provider_fault_note
 from calls.voice.ports import ProviderError
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ async def with_retries(
                 error,
                 extra={"provider": provider},
             )
+            provider_fault_note(provider, error, handling="retried")
         await asyncio.sleep(delay)
         delay *= 2
     raise AssertionError("unreachable: the loop returns or raises")
@@ -169,6 +171,7 @@ async def stream_with_retries(
                 error,
                 extra={"provider": provider},
             )
+            provider_fault_note(provider, error, handling="retried")
         finally:
             await _close_quietly(source)
         await asyncio.sleep(delay)

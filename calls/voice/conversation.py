@@ -41,6 +41,7 @@ class ActiveTurn:
     task: asyncio.Task[None] | None = None
     agent_started: bool = False
     outcome: ReplyOutcome | None = None
+    saved: bool = False
 
     @property
     def holds_floor(self) -> bool:
@@ -61,10 +62,16 @@ class Conversation:
         self._digits_deadline: float | None = None
         self._asked_still_there = False
         self._falling_back = False
+        self._fallback_reason = "provider_failures"
 
     @property
     def zylin_has_floor(self) -> bool:
         return self.turn is not None and self.turn.holds_floor
+
+    @property
+    def transcribing(self) -> bool:
+        """A reply is waiting for the recognizer's final words (and answers for a recognizer failure)."""
+        return self.turn is not None and self.turn.phase == "transcribing" and self.turn.holds_floor
 
     def turn_tasks(self) -> list[asyncio.Task[None]]:
         return [task for task in self._tasks if not task.done()]
@@ -140,14 +147,17 @@ class Conversation:
         if not self.zylin_has_floor:
             self.say(self._s.config.phrases.apology, store=False)
 
-    async def fall_back(self) -> None:
-        """Too many failures: one sentence, then the recording path (or a person)."""
+    async def fall_back(self, *, reason: str = "provider_failures") -> None:
+        """Too many failures (or a shutdown): one sentence, then the recording path (or a person)."""
         if self._falling_back:
             return
         self._falling_back = True
-        if self.turn is not None and self.turn.task is not None and self.turn.holds_floor:
-            await self._cancel(self.turn)
+        self._fallback_reason = reason
+        turn = self.turn
+        if turn is not None and turn.task is not None and turn.holds_floor:
+            await self._cancel(turn)
             await self._s.pacer.interrupt()
+            await self.save_unfinished()  # what the caller heard of the cut-off answer stays on the Call
         self.say(self._s.config.phrases.fallback, store=False, then=self._redirect)
 
     async def barge_in(self, now: float) -> None:
@@ -281,6 +291,10 @@ class Conversation:
         timings.transcript_at = session.clock.now()
         turn.phase = "thinking"
         if not text.strip():
+            if listener.stall_pending:
+                # The caller spoke but the recognizer stalled: ask again now, not after a silence.
+                listener.stall_pending = False
+                await self._say_in(turn, session.config.phrases.apology)
             return  # a noise, not words
         await session.save_turn(
             TurnRecord(
@@ -292,6 +306,10 @@ class Conversation:
                 asr_ms=timings.span_ms(timings.speech_end, timings.transcript_at),
             )
         )
+        # Checkpoint now and again once the agent has answered, not only at the turn's end:
+        # a socket that drops mid-turn must not resume with an old turn index (the next
+        # turn would overwrite this one) nor lose what the agent did (a hold, the slots).
+        await session.checkpoint(None)
         turn.agent_started = True
         reply = Reply(
             agent=session.agent,
@@ -303,6 +321,7 @@ class Conversation:
             timings=timings,
         )
         turn.outcome = outcome = await reply.run(text)
+        await session.checkpoint(None)
         turn.phase = "speaking"
         listener.expect(session.agent.expecting)
         fall_back = False
@@ -337,6 +356,14 @@ class Conversation:
         if then is not None:
             await then()
 
+    async def _say_in(self, turn: ActiveTurn, phrase: str) -> None:
+        """Play a cached phrase as the whole of ``turn`` (it holds the floor while it plays)."""
+        if audio := self.phrases.get(phrase):
+            turn.playback.say(phrase, audio, spoken=False)
+        turn.playback.finish()
+        turn.phase = "speaking"
+        await self._until_played(turn.playback)
+
     async def _until_played(self, playback: Playback) -> None:
         grace = self._s.config.playback_ack_grace_s
         if not await wait_event(playback.done, self._s.clock, playback.unplayed_ms / 1000 + grace):
@@ -347,11 +374,24 @@ class Conversation:
         turn.task.cancel()
         await asyncio.wait({turn.task}, timeout=self._s.config.cancel_timeout_s)
 
+    async def save_unfinished(self) -> None:
+        """The call ended while Zylin was answering: keep what the caller heard of the reply."""
+        turn = self.turn
+        if turn is None or turn.kind != "reply" or not turn.agent_started or turn.saved:
+            return
+        try:
+            self._s.agent.note_heard(turn.playback.heard_text())
+        except Exception:
+            logger.exception("agent.note_heard failed")
+        await self._save_assistant(turn, interrupted=True)
+        await self._s.checkpoint(turn)  # a resumed stream goes on from what the caller heard
+
     async def _save_assistant(self, turn: ActiveTurn, *, interrupted: bool) -> None:
         session, timings, playback = self._s, turn.timings, turn.playback
         text = playback.heard_text() if interrupted else playback.text()
-        if not text:
+        if not text or turn.saved:
             return
+        turn.saved = True
         await session.save_turn(
             TurnRecord(
                 index=session.next_turn_index(),
@@ -381,7 +421,11 @@ class Conversation:
     async def _redirect(self) -> None:
         session = self._s
         to = session.config.fallback
-        await session.report("fallback", {"to": to, "failures": session.failures})
+        await session.report(
+            "fallback",
+            {"to": to, "failures": session.failures, "reason": self._fallback_reason,
+             "provider": session.last_failed_provider},
+        )  # fmt: skip
         control = session.control
         await session.end_call(
             "fallback", control.transfer_to_human if to == "transfer" else control.redirect_to_recording

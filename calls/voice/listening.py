@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 PENDING_FRAMES = 50
 # When stable finals exist and no interim is pending, the final after finalize() is a formality.
 SETTLED_FINAL_WAIT_S = 0.2
+# A recognizer that left a finalize unanswered and has sent nothing for this long is stalled
+# (a live one sends interim results while the caller speaks, and answers every finalize).
+STALLED_AFTER_S = 1.2
 
 
 class Listener:
@@ -35,6 +38,10 @@ class Listener:
         # Late words of an utterance already answered or discarded are dropped until new speech.
         self._ignore_until_speech = False
         self._mode = "open"  # a fresh recognizer stream starts in its open mode
+        self._last_heard_at: float | None = None  # clock time of the recognizer's last sign of life
+        # Set when a finalize found the recognizer stalled; the turn that asked apologizes for it.
+        self.stall_pending = False
+        self._closed_for_stall = False
 
     async def run(self) -> None:
         session = self._session
@@ -45,6 +52,7 @@ class Listener:
                 if await self._failed(exc):
                     return
                 continue
+            self._last_heard_at = session.clock.now()
             if self._mode != "open":
                 self._apply_mode()
             while self._pending and self.stream is stream:
@@ -57,7 +65,10 @@ class Listener:
                 raise ProviderError("recognizer stream ended", provider=self._stt.name, retryable=True)
             except ProviderError as exc:
                 await self.close()
-                if await self._failed(exc):
+                # A turn waiting for the final words apologizes itself (see final_text).
+                stalled, self._closed_for_stall = self._closed_for_stall, False
+                apologize = not stalled and not self._session.conversation.transcribing
+                if await self._failed(exc, apologize=apologize):
                     return
 
     async def send_audio(self, mulaw: bytes) -> None:
@@ -101,6 +112,7 @@ class Listener:
     async def final_text(self) -> str:
         """Ask the recognizer to finalize and wait (bounded) for its final words."""
         collector, stream = self.transcript, self.stream
+        self.stall_pending = False
         if stream is None:
             return collector.text()
         seen = collector.final_count
@@ -120,6 +132,18 @@ class Listener:
             if remaining <= 0 or not await wait_event(self._final_arrived, clock, remaining):
                 break
             self._final_arrived.clear()
+        if collector.final_count != seen:
+            return collector.text()
+        if self.stream is not stream:
+            self.stall_pending = True  # the stream failed while we waited: the turn apologizes
+        elif self._last_heard_at is not None and clock.now() - self._last_heard_at >= STALLED_AFTER_S:
+            # Silent through the caller's words and deaf to finalize: waiting for the stream's
+            # own stall timeout would leave the caller in dead air. Reconnect now.
+            logger.warning("the recognizer stalled; reconnecting", extra={"call_sid": self._session.call_sid})
+            self.stall_pending = True
+            self._closed_for_stall = True
+            # Closed in the background: a stalled server may not answer the close either.
+            self._session.spawn(self.close(), name="recognizer-close")
         return collector.text()
 
     def take_text(self) -> str:
@@ -142,16 +166,18 @@ class Listener:
             logger.warning("recognizer connect failed, retrying once: %s", exc)
             return await self._stt.connect(hints=hints)
 
-    async def _failed(self, error: ProviderError) -> bool:
+    async def _failed(self, error: ProviderError, *, apologize: bool = True) -> bool:
         """Count the failure; True when the call falls back and listening stops."""
         conversation = self._session.conversation
         if await self._session.provider_failed(error):
             await conversation.fall_back()
             return True
-        conversation.apologize_if_idle()
+        if apologize:
+            conversation.apologize_if_idle()
         return False
 
     def _on_event(self, event: object) -> None:
+        self._last_heard_at = self._session.clock.now()
         conversation = self._session.conversation
         if isinstance(event, Transcript):
             if self._ignore_until_speech and not self._session.detector.in_utterance:

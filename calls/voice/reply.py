@@ -16,6 +16,7 @@ from typing import Any
 
 from calls.voice.chunking import SentenceChunker
 from calls.voice.config import VoiceConfig
+from calls.voice.faults import provider_fault_note
 from calls.voice.pacer import Playback, Segment
 from calls.voice.phrases import PhraseCache
 from calls.voice.ports import (
@@ -115,6 +116,7 @@ class Reply:
         chunker = SentenceChunker(first_clause_min_words=self._config.first_clause_min_words)
         for attempt in range(2):
             produced = False
+            started = self._clock.now()
             stream = self._agent.respond(caller_text)
             try:
                 async for event in stream:
@@ -132,10 +134,12 @@ class Reply:
                         self.outcome.tools.append(event)
                 break
             except ProviderError as exc:
-                # Retrying is only safe before any words went to TTS.
-                if not exc.retryable or produced or attempt:
+                # Retrying is only safe before any words went to TTS, and only worth it after
+                # a quick failure: after a slow one the caller has waited long enough.
+                if not exc.retryable or produced or attempt or self._slow(started):
                     raise
                 logger.warning("agent failed, retrying once: %s", exc)
+                provider_fault_note(exc.provider, exc, handling="retried")
             finally:
                 await close_stream(stream)
         for chunk in chunker.flush():
@@ -160,6 +164,7 @@ class Reply:
             for attempt in range(2):
                 if self.timings.first_tts_request_at is None:
                     self.timings.first_tts_request_at = self._clock.now()
+                started = self._clock.now()
                 stream = self._tts.synthesize(text)
                 try:
                     async for audio in stream:
@@ -172,14 +177,19 @@ class Reply:
                         segment.append(audio)
                     return
                 except ProviderError as exc:
-                    if not exc.retryable or segment is not None or attempt:
+                    if not exc.retryable or segment is not None or attempt or self._slow(started):
                         raise
                     logger.warning("TTS failed, retrying once: %s", exc)
+                    provider_fault_note(exc.provider, exc, handling="retried")
                 finally:
                     await close_stream(stream)
         finally:
             if segment is not None:
                 segment.close()
+
+    def _slow(self, started: float) -> bool:
+        """A failure that took longer than the filler delay (the adapter already waited and retried)."""
+        return self._clock.now() - started > self._config.filler_after_s
 
     async def _cover_silence(self) -> None:
         start = self.timings.speech_end

@@ -21,6 +21,7 @@ from calls.voice.config import VoiceConfig
 from calls.voice.conversation import ActiveTurn, Conversation
 from calls.voice.echo import EchoStats, run_echo
 from calls.voice.events import ConnectedEvent, DtmfEvent, InboundEvent, MarkEvent, MediaEvent, StartEvent, StopEvent
+from calls.voice.faults import ProviderFault, provider_fault_sink_reset, provider_fault_sink_set
 from calls.voice.listening import Listener
 from calls.voice.pacer import Pacer
 from calls.voice.phrases import PhraseCache
@@ -45,6 +46,10 @@ class TransportClosed(Exception):
     """Sending to Twilio failed: the socket is gone."""
 
 
+# A sequence number this many frames (1 s) behind the last one restarts the count.
+RESYNC_BEHIND = 50
+
+
 class InboundStats:
     """Counts of what arrived on the socket, reported when the call ends."""
 
@@ -61,7 +66,13 @@ class InboundStats:
         last = self._last_sequence
         if last is not None and sequence_number <= last:
             self.out_of_order += 1
-            return False
+            if last - sequence_number < RESYNC_BEHIND:
+                return False
+            # One socket delivers in order, so a number this far behind is not a late
+            # frame: the last number was bogus. Follow the stream's own numbering again
+            # rather than drop every frame until it catches up (a deaf call).
+            self._last_sequence = sequence_number
+            return True
         if last is not None and sequence_number > last + 1:
             self.lost += sequence_number - last - 1
         self._last_sequence = sequence_number
@@ -103,6 +114,7 @@ class VoiceSession:
         session_id: str,
         phrase_cache: PhraseCache | None = None,
         resume_state: dict[str, Any] | None = None,
+        first_turn_index: int = 0,
     ) -> None:
         self._send = send
         self.agent = agent
@@ -128,14 +140,20 @@ class VoiceSession:
         self.listener = Listener(self, stt)
         self.conversation = Conversation(self, tts, phrase_cache or PhraseCache())
         self.records: list[TurnRecord] = []
-        self.turn_index = 0
+        # A later stream of a call that already has turns (and no checkpoint to resume
+        # from) numbers its turns after them, so it never overwrites the call's history.
+        self.turn_index = first_turn_index
         self.failures = 0
+        self.last_failed_provider = ""
         self.last_activity = clock.now()
         self.call_sid = ""
         self._wall_offset = time.time() - clock.now()
         self._group: asyncio.TaskGroup | None = None
         self._run_task: asyncio.Task[Any] | None = None
         self._done = asyncio.Event()
+        self._winding_down = False
+        self._provider_faults: list[ProviderFault] = []
+        self._fault_reporter: asyncio.Task[None] | None = None
         self._started = False
         self._end_reason = "closed"
         self.wake = asyncio.Event()  # something the timers depend on changed
@@ -152,6 +170,8 @@ class VoiceSession:
     async def run(self) -> None:
         """Serve the call until it ends; never raises except on cancellation."""
         self._run_task = asyncio.current_task()
+        # Faults the adapters handle themselves (retries, reconnects) are noted to this call.
+        sink = provider_fault_sink_set(self._on_provider_fault)
         try:
             if self.config.echo:
                 await run_echo(self._inbox, self.send_text, self.echo, self.stats)
@@ -164,7 +184,12 @@ class VoiceSession:
             logger.error("voice session failed", exc_info=errors.exceptions[0], extra={"call_sid": self.call_sid})
             self._end_reason = "error"
         finally:
+            self._winding_down = True
             await self.listener.close()
+            if not self.config.echo:
+                await self._safely(self.conversation.save_unfinished())
+            await self._report_faults()
+            provider_fault_sink_reset(sink)
             if self.config.echo:
                 await self.report("echo_latency", self.echo.summary())
             await self.report("inbound_stats", self.stats.as_dict())
@@ -191,7 +216,10 @@ class VoiceSession:
             return
         if not self._done.is_set():
             self._end_reason = "closed"
-        task.cancel()
+        # Once the call has ended, ``run`` is writing its last records (stats, the end of
+        # the Call); a cancel there would lose them, so let it finish instead.
+        if not self._winding_down:
+            task.cancel()
         await asyncio.wait({task}, timeout=timeout_s)
 
     def finish(self, reason: str) -> None:
@@ -261,12 +289,18 @@ class VoiceSession:
     async def provider_failed(self, error: ProviderError) -> bool:
         """Count a failure that survived its retry; True when the call must fall back."""
         self.failures += 1
+        self.last_failed_provider = error.provider
         logger.warning("provider failure %d: %s", self.failures, error, extra={"call_sid": self.call_sid})
         await self.report(
             "provider_failure",
             {"provider": error.provider, "retryable": error.retryable, "error": str(error), "count": self.failures},
         )
         return self.failures >= self.config.max_provider_failures
+
+    async def hand_over(self, reason: str) -> None:
+        """Leave the call to the recording path (or a person, per config) after one sentence."""
+        await self.report("hand_over", {"reason": reason})
+        await self.conversation.fall_back(reason=reason)
 
     async def end_call(self, reason: str, control_action: Callable[[], Awaitable[None]]) -> None:
         """Act on the live call (hang up, transfer, redirect), then end the session."""
@@ -275,6 +309,18 @@ class VoiceSession:
         except Exception:
             logger.exception("call control failed", extra={"call_sid": self.call_sid})
         self.finish(reason)
+
+    def _on_provider_fault(self, fault: ProviderFault) -> None:
+        self._provider_faults.append(fault)
+        if self._fault_reporter is None or self._fault_reporter.done():
+            self._fault_reporter = self.spawn(self._report_faults(), name="provider-faults")
+
+    async def _report_faults(self) -> None:
+        while self._provider_faults:
+            fault = self._provider_faults.pop(0)
+            await self.report(
+                "provider_fault", {"provider": fault.provider, "error": fault.error, "handling": fault.handling}
+            )
 
     async def report(self, name: str, detail: dict[str, Any] | None = None) -> None:
         await self._safely(self.store.event(name, detail))

@@ -132,10 +132,12 @@ def openai_fakes(settings: Any) -> Iterator[OpenAIFakes]:
 
 @pytest.fixture
 def recording_policy(demo_business: Any) -> None:
-    """Every call of the demo business takes the recording path."""
+    """Every call of the demo business takes the recording path (after hours too)."""
     policy = demo_business.rollout_policy
     policy.streaming_percent = 0
     policy.save()
+    demo_business.after_hours = demo_business.AfterHours.RECORD
+    demo_business.save()
 
 
 @pytest.fixture

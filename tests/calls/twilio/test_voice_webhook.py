@@ -123,6 +123,8 @@ def test_capacity_frees_when_a_call_ends(demo_business, client: Client, at_open_
 
 def test_after_hours_takes_a_message(demo_business, client: Client, monkeypatch) -> None:
     monkeypatch.setattr("calls.webhooks.timezone.now", lambda: CLOSED_NOW)
+    demo_business.after_hours = Business.AfterHours.RECORD  # the demo itself streams at any hour
+    demo_business.save()
     answer(signed_post(client, "/twilio/voice", voice(sid(10))))
     call = Call.objects.get(sid=sid(10))
     assert (call.path, call.route_reason) == (Call.Path.RECORDING, "after hours: taking a message")

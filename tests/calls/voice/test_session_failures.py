@@ -50,7 +50,9 @@ async def test_repeated_failures_redirect_to_the_recording_path_after_one_senten
     await call.run(18)
     assert call.heard()[1:] == [APOLOGY, FALLBACK]
     assert call.control.actions == ["redirect_to_recording"]
-    assert call.store.named("fallback") == [{"to": "recording", "failures": 2}]
+    assert call.store.named("fallback") == [
+        {"to": "recording", "failures": 2, "reason": "provider_failures", "provider": "openai"}
+    ]
     assert call.session.ended
     await call.close()
     assert call.store.ended == ["fallback"]
