@@ -21,11 +21,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from calls.voice.ports import AgentEvent, BookingPort, BusinessInfo, CallAction, Expecting, TextDelta, ToolUsed
+from calls.voice.ports import AgentEvent, BookingPort, BusinessInfo, CallAction, TextDelta, ToolUsed
 
 from . import intents as it
 from . import replies
 from .changes import ChangeFlows
+from .conversing import ConversationStateMixin
 from .flows import BookFlow, Heard, Reply
 from .spoken_time import when_parse
 from .state import AgentState
@@ -46,7 +47,7 @@ class LocalAgentConfig:
     max_misunderstandings: int = 3
 
 
-class LocalAgent(BookFlow, ChangeFlows):
+class LocalAgent(ConversationStateMixin, BookFlow, ChangeFlows):
     """The embedded agent: same tools and bookings as the OpenAI agent, no network.
 
     Args:
@@ -80,27 +81,6 @@ class LocalAgent(BookFlow, ChangeFlows):
         self._confused = False
 
     # ------------------------------------------------------------------ protocol
-
-    def greeting(self) -> str:
-        text = self.business.greeting or f"Thank you for calling {self.business.name}. How can I help you today?"
-        if not self.state.history:
-            self.state.history_add("assistant", text)
-            self.state.last_reply = text
-        return text
-
-    @property
-    def expecting(self) -> Expecting:
-        return self.state.expecting
-
-    def snapshot(self) -> dict[str, Any]:
-        return self.state.to_dict()
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.state = AgentState.from_dict(state)
-        self.tools.state = self.state
-
-    def note_heard(self, heard_text: str) -> None:
-        self.state.last_assistant_replace(heard_text)
 
     async def respond(self, caller_text: str) -> AsyncIterator[AgentEvent]:
         state = self.state

@@ -31,7 +31,6 @@ from calls.voice.ports import (
     BookingPort,
     BusinessInfo,
     CallAction,
-    Expecting,
     ProviderError,
     TextDelta,
     ToolUsed,
@@ -39,6 +38,7 @@ from calls.voice.ports import (
 
 from . import intents as it
 from . import replies
+from .conversing import ConversationStateMixin
 from .intents import expecting_from_reply
 from .prompt import system_prompt
 from .speech import speakable
@@ -115,7 +115,7 @@ class _ToolCall:
     arguments: list[str] = field(default_factory=list)
 
 
-class OpenAIAgent:
+class OpenAIAgent(ConversationStateMixin):
     """The receptionist on OpenAI chat completions with function tools.
 
     Args:
@@ -153,26 +153,6 @@ class OpenAIAgent:
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0}
 
     # ------------------------------------------------------------------ protocol
-
-    def greeting(self) -> str:
-        text = self.business.greeting or f"Thank you for calling {self.business.name}. How can I help you today?"
-        if not self.state.history:
-            self.state.history_add("assistant", text)
-        return text
-
-    @property
-    def expecting(self) -> Expecting:
-        return self.state.expecting
-
-    def snapshot(self) -> dict[str, Any]:
-        return self.state.to_dict()
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.state = AgentState.from_dict(state)
-        self.tools.state = self.state
-
-    def note_heard(self, heard_text: str) -> None:
-        self.state.last_assistant_replace(heard_text)
 
     async def aclose(self) -> None:
         await self.client.close()
