@@ -214,10 +214,18 @@ def bench_barge_in(directory: Path, quick: bool) -> dict[str, Any]:
         place(zylin.url, chain[:2])  # warm-up
         interrupted = place(zylin.url, chain)
         quiet = place(zylin.url, listening)
+    from calls.models import CallEvent, Turn
+
     clears = [t.clear_after_ms for t in turns_of(interrupted, over_reply=True) if t.clear_after_ms is not None]
     attempts = turns_of(interrupted, over_reply=True)
+    # A backchannel may pause Zylin (the clear) as long as it resumes: interrupting means abandoning
+    # the answer, which the server records as a barge_in event and an interrupted assistant turn.
+    quiet_sids = [r.call_sid for r in quiet]
+    abandoned = CallEvent.objects.filter(call__sid__in=quiet_sids, name="barge_in").count()
+    resumed = CallEvent.objects.filter(call__sid__in=quiet_sids, name="false_barge_in").count()
+    cut_turns = Turn.objects.filter(call__sid__in=quiet_sids, speaker="assistant", interrupted=True).count()
     not_interrupting = [
-        {"line": t.label, "cleared": t.clear_after_ms is not None} for t in turns_of(quiet, over_reply=True)
+        {"line": t.label, "paused": t.clear_after_ms is not None} for t in turns_of(quiet, over_reply=True)
     ]
     return {
         "barge_ins": len(attempts),
@@ -226,6 +234,9 @@ def bench_barge_in(directory: Path, quick: bool) -> dict[str, Any]:
         "p95_ms": rounded(percentile(clears, 0.95)),
         "clear_ms": [rounded(value) for value in clears],
         "no_interrupt": not_interrupting,
+        "no_interrupt_abandoned_answers": abandoned,
+        "no_interrupt_interrupted_turns": cut_turns,
+        "no_interrupt_pauses_resumed": resumed,
         "errors": [r.error for r in interrupted + quiet if r.error],
     }
 

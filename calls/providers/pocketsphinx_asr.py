@@ -53,8 +53,9 @@ _executor = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_n
 # "book" at 320 ms, "alright" is "for", "got it" is "the"), and a spoken "okay", "yeah"
 # or "got it" lasts 200-380 ms. Over Zylin's voice it therefore takes 400 ms of speech,
 # with a non-backchannel word in it, to interrupt: such a backchannel is over before
-# then, whatever it was heard as. A recognizer whose early words can be trusted keeps
-# the shorter default window.
+# then, whatever it was heard as. Zylin still goes quiet after the policy's shorter
+# pause window and resumes if the sound was not an interruption. A recognizer whose
+# early words can be trusted keeps the shorter default window.
 POCKETSPHINX_BARGE_IN = BargeInPolicy(min_speech_ms=400)
 
 

@@ -1,9 +1,11 @@
 """Turn-taking between the caller and Zylin: who has the floor, and what happens next.
 
 Every time Zylin speaks (a reply, the greeting, a prompt) it runs as one task
-``turn-{n}``. Caller speech over Zylin that passes the ``BargeInPolicy``
-interrupts it in this order: cancel the turn (bounded wait), drop queued audio,
-send ``clear``, reset the window, then store only what the caller heard.
+``turn-{n}``. Caller speech over Zylin first pauses it (``clear``, the audio
+kept); speech that then passes the ``BargeInPolicy`` interrupts it in this
+order: cancel the turn (bounded wait), drop queued audio, reset the window, then
+store only what the caller heard. A pause that does not become an interruption
+(a backchannel, a cough) resumes once the caller is quiet again.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from calls.voice.active_turn import ActiveTurn
 from calls.voice.clock import wait_event
+from calls.voice.keypad import DigitEntry
+from calls.voice.overlap import Overlap, overlap_decide
 from calls.voice.pacer import Playback
 from calls.voice.phrases import PhraseCache
 from calls.voice.ports import CallAction, TextToSpeech, TurnRecord
-from calls.voice.reply import Reply, ReplyOutcome, ReplyTimings
+from calls.voice.reply import Reply, ReplyTimings
 
 if TYPE_CHECKING:
     from calls.voice.session import VoiceSession
@@ -26,26 +30,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TextSource = Literal["vad", "asr", "dtmf"]
-
-
-@dataclass(eq=False)
-class ActiveTurn:
-    """Something Zylin is saying (or about to say)."""
-
-    number: int
-    kind: Literal["reply", "phrase"]
-    playback: Playback
-    timings: ReplyTimings = field(default_factory=ReplyTimings)
-    caller_started_at: float | None = None
-    phase: Literal["transcribing", "thinking", "speaking", "done"] = "thinking"
-    task: asyncio.Task[None] | None = None
-    agent_started: bool = False
-    outcome: ReplyOutcome | None = None
-    saved: bool = False
-
-    @property
-    def holds_floor(self) -> bool:
-        return self.phase != "done" and self.task is not None and not self.task.done()
 
 
 class Conversation:
@@ -58,15 +42,21 @@ class Conversation:
         self.turn: ActiveTurn | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._count = 0
-        self._digits: list[str] = []
-        self._digits_deadline: float | None = None
+        self._digits = DigitEntry(session.config.dtmf_timeout_s)
         self._asked_still_there = False
         self._falling_back = False
         self._fallback_reason = "provider_failures"
+        self._paused_at: float | None = None  # when caller speech over Zylin paused it
+        self._pause_cleared = False
 
     @property
     def zylin_has_floor(self) -> bool:
         return self.turn is not None and self.turn.holds_floor
+
+    @property
+    def paused(self) -> bool:
+        """Caller speech over Zylin has paused it, and it is not yet decided what that was."""
+        return self._paused_at is not None and self._s.pacer.paused
 
     @property
     def transcribing(self) -> bool:
@@ -89,13 +79,21 @@ class Conversation:
             return
         ended = detector.silence_ms >= 1000 * session.config.silence.seconds(session.agent.expecting)
         if self.zylin_has_floor:
-            heard = session.listener.transcript.text()
-            if detector.speaking and session.config.barge_in.should_interrupt(
-                speech_ms=detector.speech_ms, heard_text=heard
-            ):
+            overlap = overlap_decide(
+                session.config.barge_in,
+                detector,
+                heard_text=session.listener.transcript.text(),
+                turn_ended=ended,
+                paused_at=self._paused_at if self.paused else None,
+                now=now,
+            )
+            if overlap is Overlap.INTERRUPT:
                 await self.barge_in(now)
-            elif ended:
-                self._discard_utterance()  # a backchannel or a noise while Zylin spoke
+            elif overlap is Overlap.OVER:
+                self._discard_utterance()
+            elif overlap is Overlap.PAUSE:
+                self._paused_at = now
+                self._pause_cleared = await session.pacer.pause()
             return
         if ended:
             self._caller_finished("vad")
@@ -120,22 +118,14 @@ class Conversation:
     async def on_digit(self, digit: str) -> None:
         session = self._s
         now = session.clock.now()
-        if session.agent.expecting != "phone" and not self._digits:
+        if session.agent.expecting != "phone" and not self._digits.active:
             await session.report("dtmf_ignored", {"digit": digit})
             return
         session.mark_activity(now)
         if self.zylin_has_floor:
             await self.barge_in(now)
-        if digit == "#":
-            if self._digits:
-                self._submit_digits()
-            return
-        if digit == "*":
-            self._digits.clear()
-            self._digits_deadline = None
-            return
-        self._digits.append(digit)
-        self._digits_deadline = now + session.config.dtmf_timeout_s
+        if number := self._digits.press(digit, now):
+            self._submit_digits(number)
 
     # -- Zylin speaking ------------------------------------------------------------
 
@@ -160,13 +150,24 @@ class Conversation:
             await self.save_unfinished()  # what the caller heard of the cut-off answer stays on the Call
         self.say(self._s.config.phrases.fallback, store=False, then=self._redirect)
 
+    def _resume(self) -> None:
+        """The sound that paused Zylin was not an interruption: play on."""
+        if not self.paused:
+            self._paused_at = None
+            return
+        self._paused_at = None
+        self._s.pacer.resume()
+        self._s.spawn(self._s.report("false_barge_in", {"clear_sent": self._pause_cleared}), name="report")
+
     async def barge_in(self, now: float) -> None:
         turn, session = self.turn, self._s
         if turn is None or turn.task is None:
             return
         started = session.detector.started_at
+        reacted_at, paused_cleared = (self._paused_at, self._pause_cleared) if self.paused else (now, False)
+        self._paused_at = None
         await self._cancel(turn)
-        cleared = await session.pacer.interrupt()
+        cleared = await session.pacer.interrupt() or paused_cleared
         heard = turn.playback.heard_text()
         if turn.kind == "reply" and turn.agent_started:
             try:
@@ -182,7 +183,7 @@ class Conversation:
                 "turn": turn.number,
                 "heard": heard,
                 "clear_sent": cleared,
-                "reaction_ms": None if started is None else round((now - started) * 1000, 1),
+                "reaction_ms": None if started is None else round((reacted_at - started) * 1000, 1),
             },
         )
         await session.checkpoint(turn)
@@ -207,8 +208,8 @@ class Conversation:
 
     def _next_timer(self) -> tuple[float, Callable[[], Awaitable[None]]] | None:
         session = self._s
-        if self._digits_deadline is not None:
-            return self._digits_deadline, self._digits_timed_out
+        if self._digits.deadline is not None:
+            return self._digits.deadline, self._digits_timed_out
         if self._falling_back or self.zylin_has_floor or session.detector.in_utterance or session.ended:
             return None
         config = session.config
@@ -216,7 +217,7 @@ class Conversation:
         return session.last_activity + wait, self._on_silence
 
     async def _digits_timed_out(self) -> None:
-        self._submit_digits()
+        self._submit_digits(self._digits.take())
 
     async def _on_silence(self) -> None:
         phrases = self._s.config.phrases
@@ -269,15 +270,13 @@ class Conversation:
             "reply", lambda turn: self._reply_body(turn, source, text), timings=timings, caller_started_at=started
         )
 
-    def _submit_digits(self) -> None:
-        text = "".join(self._digits)
-        self._digits.clear()
-        self._digits_deadline = None
+    def _submit_digits(self, number: str) -> None:
         self._s.detector.reset()
-        self._caller_finished("dtmf", text)
+        self._caller_finished("dtmf", number)
 
     def _discard_utterance(self) -> None:
         self._s.detector.reset()
+        self._resume()
         if self.turn is None or self.turn.phase != "transcribing":
             self._s.listener.discard()
 
@@ -365,9 +364,11 @@ class Conversation:
         await self._until_played(turn.playback)
 
     async def _until_played(self, playback: Playback) -> None:
-        grace = self._s.config.playback_ack_grace_s
-        if not await wait_event(playback.done, self._s.clock, playback.unplayed_ms / 1000 + grace):
-            logger.warning("Twilio did not acknowledge playback in time", extra={"call_sid": self._s.call_sid})
+        grace, clock = self._s.config.playback_ack_grace_s, self._s.clock
+        while not await wait_event(playback.done, clock, playback.unplayed_ms / 1000 + grace):
+            if not self.paused:  # time paused by the caller's speech does not count
+                logger.warning("Twilio did not acknowledge playback in time", extra={"call_sid": self._s.call_sid})
+                return
 
     async def _cancel(self, turn: ActiveTurn) -> None:
         assert turn.task is not None
@@ -387,25 +388,14 @@ class Conversation:
         await self._s.checkpoint(turn)  # a resumed stream goes on from what the caller heard
 
     async def _save_assistant(self, turn: ActiveTurn, *, interrupted: bool) -> None:
-        session, timings, playback = self._s, turn.timings, turn.playback
-        text = playback.heard_text() if interrupted else playback.text()
+        session = self._s
+        text = turn.spoken_text(interrupted=interrupted)
         if not text or turn.saved:
             return
         turn.saved = True
+        index = session.next_turn_index()
         await session.save_turn(
-            TurnRecord(
-                index=session.next_turn_index(),
-                speaker="assistant",
-                text=text,
-                started_at=session.wall_time(playback.first_sent_at(spoken_only=False)),
-                ended_at=session.wall_time(None),
-                interrupted=interrupted,
-                asr_ms=timings.span_ms(timings.speech_end, timings.transcript_at),
-                llm_first_token_ms=timings.span_ms(timings.transcript_at, timings.first_token_at),
-                tts_first_audio_ms=timings.span_ms(timings.first_tts_request_at, timings.first_audio_at),
-                voice_to_voice_ms=timings.span_ms(timings.speech_end, playback.first_sent_at()),
-                intent=turn.outcome.intent if turn.outcome else None,
-            )
+            turn.assistant_record(text, index=index, interrupted=interrupted, wall_time=session.wall_time)
         )
 
     # -- ending the call -------------------------------------------------------------

@@ -7,6 +7,11 @@ mark once the audio before it has played, which frees window space and records
 what the caller heard. Because Twilio's buffer stays short, ``clear`` on barge-in
 silences Zylin at once; after a clear Twilio echoes every pending mark, and those
 echoes are ignored (that audio was never heard).
+
+``pause`` is a ``clear`` that keeps the audio: what Twilio had not confirmed
+playing goes back to the front of the queue, and ``resume`` plays on from the
+last confirmed mark. The voice loop pauses as soon as the caller starts talking
+over Zylin and decides afterwards whether that was an interruption.
 """
 
 from __future__ import annotations
@@ -219,7 +224,10 @@ class Pacer:
         self._since_mark_bytes = 0
         self._mark_count = 0
         self._outstanding: OrderedDict[str, _Mark] = OrderedDict()
+        # Sent items Twilio has not confirmed playing, with the stream offset after each.
+        self._inflight: deque[tuple[_Frame | _SegmentEnd, int]] = deque()
         self._discarded: set[str] = set()
+        self.paused = False
         self._playbacks: list[Playback] = []
         self.unknown_marks = 0
         self.marks_acked = 0
@@ -269,6 +277,7 @@ class Pacer:
                 segment.end_acked = True
                 segment.playback._update()
             self._acked_bytes = max(self._acked_bytes, mark.stream_offset)
+            self._forget_played(mark)
             self.marks_acked += 1
             if mark_name == name:
                 break
@@ -281,13 +290,10 @@ class Pacer:
         """
         async with self._lock:
             self._queue.clear()
-            pending = bool(self._outstanding) or self._sent_bytes > self._acked_bytes
-            if pending and self.stream_sid is not None:
-                await self._send(clear_message(self.stream_sid))
-            self._discarded.update(self._outstanding)
-            self._outstanding.clear()
+            pending = await self._clear()
+            self._inflight.clear()
             self._acked_bytes = self._sent_bytes
-            self._since_mark_bytes = 0
+            self.paused = False
             for playback in self._playbacks:
                 if not playback.done.is_set():
                     playback._cancel()
@@ -295,12 +301,57 @@ class Pacer:
             self._wake.set()
             return pending
 
+    async def pause(self) -> bool:
+        """Silence Zylin now but keep the audio: the unconfirmed part will play again.
+
+        Returns whether a ``clear`` was sent.
+        """
+        if self.paused:
+            return False
+        self.paused = True  # at once: nothing more is sent while a batch finishes going out
+        async with self._lock:
+            if not self.paused:
+                return False  # resumed or interrupted while the batch went out
+            pending = await self._clear()
+            # Back to the queue's front, in order, from the last mark Twilio confirmed.
+            self._queue.extendleft(item for item, _ in reversed(self._inflight))
+            self._inflight.clear()
+            self._sent_bytes = self._acked_bytes
+            return pending
+
+    def resume(self) -> None:
+        """Play on after a pause (a no-op when not paused)."""
+        if self.paused:
+            self.paused = False
+            self._wake.set()
+
+    def _forget_played(self, mark: _Mark) -> None:
+        """Drop the sent items a confirmed mark covers (a segment's end only with its own mark)."""
+        while self._inflight:
+            item, offset = self._inflight[0]
+            if offset > mark.stream_offset:
+                return
+            ended_by_other_mark = not (mark.segment_end and mark.segment is item.segment)
+            if isinstance(item, _SegmentEnd) and ended_by_other_mark and offset == mark.stream_offset:
+                return
+            self._inflight.popleft()
+
+    async def _clear(self) -> bool:
+        """Send ``clear`` if Twilio holds audio; forget the marks it will echo for it."""
+        pending = bool(self._outstanding) or self._sent_bytes > self._acked_bytes
+        if pending and self.stream_sid is not None:
+            await self._send(clear_message(self.stream_sid))
+        self._discarded.update(self._outstanding)
+        self._outstanding.clear()
+        self._since_mark_bytes = 0
+        return pending
+
     def _enqueue(self, item: _Frame | _SegmentEnd) -> None:
         self._queue.append(item)
         self._wake.set()
 
     def _can_send(self) -> bool:
-        if self.stream_sid is None or not self._queue:
+        if self.stream_sid is None or not self._queue or self.paused:
             return False
         head = self._queue[0]
         return isinstance(head, _SegmentEnd) or self._sent_bytes - self._acked_bytes < self._window_bytes
@@ -311,6 +362,7 @@ class Pacer:
         segment: Segment | None = None
         mark: _Mark | None = None
         batch_bytes = 0
+        popped: list[_Frame | _SegmentEnd] = []
         unacked = self._sent_bytes - self._acked_bytes
         while self._queue and mark is None:
             item = self._queue[0]
@@ -318,6 +370,7 @@ class Pacer:
                 break
             if isinstance(item, _SegmentEnd):
                 self._queue.popleft()
+                popped.append(item)
                 mark = _Mark(item.segment, item.segment.total_bytes, self._sent_bytes + batch_bytes, True)
                 break
             if len(frames) == self._max_frames or (
@@ -325,6 +378,7 @@ class Pacer:
             ):
                 break
             self._queue.popleft()
+            popped.append(item)
             frames.append(item.data)
             segment = item.segment
             batch_bytes += len(item.data)
@@ -334,8 +388,13 @@ class Pacer:
                     bool(self._queue) and isinstance(self._queue[0], _SegmentEnd) and self._queue[0].segment is segment
                 )
                 if ends:
-                    self._queue.popleft()
+                    popped.append(self._queue.popleft())
                 mark = _Mark(item.segment, item.end_offset, self._sent_bytes + batch_bytes, ends)
+        offset = self._sent_bytes
+        for item in popped:
+            if isinstance(item, _Frame):
+                offset += len(item.data)
+            self._inflight.append((item, offset))
         if frames:
             assert segment is not None
             if segment.first_sent_at is None:

@@ -54,7 +54,17 @@ class BargeInPolicy:
     utterance whose words are all backchannels ("mm-hmm", "okay", "got it") never
     interrupts, however long it lasts.
 
+    Zylin goes quiet before it knows: after ``pause_after_ms`` of speech it pauses
+    (a person stops talking when the other starts), then either the speech passes
+    the rules below and the answer is abandoned, or the caller falls silent for
+    ``resume_after_silence_ms`` and Zylin picks up from where it was cut.
+
     Args:
+        pause_after_ms: speech over Zylin that pauses it; a 200 ms noise stays below.
+        resume_after_silence_ms: silence after which a pause that did not become an
+            interruption (a backchannel, a cough) resumes.
+        max_pause_s: a caller who talks on this long over a paused Zylin has the floor,
+            whatever the recognizer made of it.
         min_speech_ms: speech needed before anything interrupts; shorter noises never do.
             A recognizer whose first words are unreliable needs a longer window (see
             ``pocketsphinx_asr.POCKETSPHINX_BARGE_IN``).
@@ -66,6 +76,12 @@ class BargeInPolicy:
     min_speech_ms: int = 250
     min_words: int = 1
     speech_without_words_ms: int = 500
+    pause_after_ms: int = 220
+    resume_after_silence_ms: int = 400
+    max_pause_s: float = 3.0
+
+    def should_pause(self, *, speech_ms: float) -> bool:
+        return speech_ms >= self.pause_after_ms
 
     def should_interrupt(self, *, speech_ms: float, heard_text: str) -> bool:
         if speech_ms < self.min_speech_ms:

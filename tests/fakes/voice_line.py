@@ -280,6 +280,10 @@ class VoiceCall:
     def text_of(self, code: int) -> str | None:
         return self.tts.text_for(code)
 
+    def codes_of(self, reply: str) -> set[int]:
+        """Audio codes of the pieces of ``reply`` that were synthesized."""
+        return {self.tts.code_for(text) for text in self.tts.requests if text in reply}
+
     def heard(self) -> list[str | None]:
         """Texts whose audio the caller heard, in order."""
         return [self.text_of(code) for code in self.line.heard_codes()]

@@ -202,3 +202,81 @@ async def test_first_frame_time_is_stamped_per_segment() -> None:
     assert playback.text() == "Here it is."
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+def payload(message: dict) -> bytes:
+    return base64.b64decode(message["media"]["payload"])
+
+
+async def test_pause_clears_and_resume_replays_from_the_last_confirmed_mark(line: tuple[Pacer, Twilio]) -> None:
+    pacer, twilio = line
+    playback = pacer.open("t1")
+    # Ten 100 ms pieces, each its own byte value, so what is sent twice can be told apart.
+    audio = b"".join(bytes([0x20 + i]) * 800 for i in range(10))
+    playback.say("one two three four five six seven eight nine ten", audio)
+    playback.finish()
+    await settle()
+    first_marks = twilio.marks()
+    pacer.on_mark(first_marks[0])  # the first 100 ms has played
+    await settle()
+    sent_before = len(twilio.messages)
+
+    assert await pacer.pause() is True
+    assert twilio.kinds()[sent_before:] == ["clear"]
+    for name in twilio.marks():  # Twilio echoes the pending marks after a clear
+        pacer.on_mark(name)
+    await settle()
+    assert twilio.kinds()[sent_before:] == ["clear"]  # nothing is sent while paused
+    assert playback.heard_text() == "one"
+    assert await pacer.pause() is False  # already paused
+
+    pacer.resume()
+    await settle()
+    resumed = [payload(m) for m in twilio.messages[sent_before + 1 :] if m["event"] == "media"]
+    assert resumed[0][:1] == bytes([0x21])  # replays from the second piece, the first unconfirmed one
+    while not playback.done.is_set():
+        for name in twilio.marks()[len(first_marks) :]:
+            pacer.on_mark(name)
+        await settle()
+    assert playback.complete
+    assert playback.heard_text() == "one two three four five six seven eight nine ten"
+    # Every piece reached Twilio in order; only the unconfirmed ones went twice.
+    pieces = [p[0] for m in twilio.messages if m["event"] == "media" for p in [payload(m)]]
+    assert pieces == [0x20, 0x21, 0x22, 0x23] + list(range(0x21, 0x2A))  # 400 ms out when paused
+
+
+async def test_interrupt_after_a_pause_drops_the_kept_audio(line: tuple[Pacer, Twilio]) -> None:
+    pacer, twilio = line
+    playback = pacer.open("t1")
+    playback.say("a long sentence", b"\x20" * 8000)
+    playback.finish()
+    await settle()
+    await pacer.pause()
+    assert await pacer.interrupt() is False  # the pause already cleared Twilio
+    assert twilio.kinds().count("clear") == 1
+    assert playback.cancelled
+    assert not pacer.paused
+    follow = pacer.open("t2")
+    follow.say("next", b"\x30" * 800)
+    await settle()
+    assert payload(twilio.messages[-2]) == b"\x30" * 800  # the next turn plays at once
+
+
+async def test_a_segment_end_sent_alone_survives_a_pause(line: tuple[Pacer, Twilio]) -> None:
+    pacer, twilio = line
+    playback = pacer.open("t1")
+    segment = playback.segment("streamed words")
+    segment.append(b"\x20" * 800)  # exactly one interval: the mark is not yet the segment's end
+    await settle()
+    pacer.on_mark(twilio.marks()[0])
+    segment.close()  # its end goes alone, with its own mark at the same offset
+    playback.finish()
+    await settle()
+    await pacer.pause()
+    pacer.resume()
+    await settle()
+    for name in twilio.marks()[1:]:
+        pacer.on_mark(name)
+    await settle()
+    assert playback.done.is_set()
+    assert playback.complete

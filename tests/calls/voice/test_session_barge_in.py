@@ -17,6 +17,11 @@ def clear_times(call: VoiceCall) -> list[float]:
     return [t for t, _ in call.line.messages("clear")]
 
 
+def heard_in_full(call: VoiceCall, reply: str) -> bool:
+    """The caller heard ``reply`` from start to end after the greeting (a pause may repeat a little)."""
+    return " ".join(text for text in call.heard()[1:] if text) == reply
+
+
 async def test_talking_over_a_long_answer_clears_and_keeps_only_what_was_heard() -> None:
     script = (
         Script()
@@ -68,8 +73,14 @@ async def test_backchannels_do_not_interrupt(backchannel: str) -> None:
     script = Script().user_says("Tell me about prices", at=4.0, dur=1.0).user_says(backchannel, at=7.0, dur=0.45)
     call = await VoiceCall(script=script, replies=[LONG_REPLY]).start()
     await call.run(16)
-    assert clear_times(call) == []
+    # Zylin paused while the caller hummed, then played on from where it was cut.
+    [paused_at] = clear_times(call)
+    assert 7.0 < paused_at <= 7.3
+    assert call.store.named("barge_in") == []
+    assert len(call.store.named("false_barge_in")) == 1
+    assert heard_in_full(call, LONG_REPLY)
     assert call.store.texts("assistant")[-1] == LONG_REPLY
+    assert not any(t.interrupted for t in call.store.turns)
     assert call.llm.received == ["Tell me about prices"]  # the backchannel is not a turn
     await call.close()
 
@@ -88,8 +99,14 @@ async def test_long_speech_interrupts_even_without_words_from_the_recognizer() -
     script = Script().user_says("Tell me about prices", at=4.0, dur=1.0).noise(at=7.0, dur=1.0)
     call = await VoiceCall(script=script, replies=[LONG_REPLY]).start()
     await call.run(9)
-    [cleared_at] = clear_times(call)
-    assert cleared_at == pytest.approx(7.0 + call.config.barge_in.speech_without_words_ms / 1000, abs=0.05)
+    policy = call.config.barge_in
+    [cleared_at] = clear_times(call)  # the pause
+    assert cleared_at == pytest.approx(7.0 + policy.pause_after_ms / 1000, abs=0.05)
+    [event] = call.store.named("barge_in")
+    assert event is not None
+    assert event["clear_sent"]
+    assert [t.interrupted for t in call.store.turns if t.speaker == "assistant"][-1]
+    assert not heard_in_full(call, LONG_REPLY)
     await call.close()
 
 
