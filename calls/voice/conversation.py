@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-TextSource = Literal["vad", "asr", "dtmf"]
+TextSource = Literal["vad", "asr", "dtmf", "before_stream"]
 
 
 class Conversation:
@@ -132,6 +132,10 @@ class Conversation:
     def say(self, text: str, *, store: bool, then: Callable[[], Awaitable[None]] | None = None) -> None:
         """Speak a fixed phrase as its own turn (cached audio, else synthesized once)."""
         self._start("phrase", lambda turn: self._phrase_body(turn, text, store, then))
+
+    def answer(self, text: str) -> None:
+        """Answer words the caller said before the stream began (the greeting has been played)."""
+        self._caller_finished("before_stream", text)
 
     def apologize_if_idle(self) -> None:
         if not self.zylin_has_floor:

@@ -115,6 +115,7 @@ class VoiceSession:
         phrase_cache: PhraseCache | None = None,
         resume_state: dict[str, Any] | None = None,
         first_turn_index: int = 0,
+        first_utterance: str = "",
     ) -> None:
         self._send = send
         self.agent = agent
@@ -125,6 +126,8 @@ class VoiceSession:
         self._sessions = sessions
         self._session_id = session_id
         self._resume_state = resume_state
+        # What the caller already said before the stream (hybrid routing's <Gather>): answered first.
+        self._first_utterance = first_utterance.strip()
         self._inbox: asyncio.Queue[tuple[object, float]] = asyncio.Queue()
         self.stats = InboundStats()
         self.echo = EchoStats()
@@ -385,6 +388,8 @@ class VoiceSession:
         self.mark_activity()
         if self._resume_state:
             self.conversation.say(self.config.phrases.resumed, store=True)
+        elif self._first_utterance:
+            self.conversation.answer(self._first_utterance)
         elif self.config.play_greeting and (greeting := self.agent.greeting().strip()):
             self.conversation.say(greeting, store=True)
 

@@ -232,6 +232,7 @@ class VoiceCall:
     config: VoiceConfig = field(default_factory=VoiceConfig)
     stt_options: dict[str, Any] = field(default_factory=dict)
     resume_state: dict[str, Any] | None = None
+    first_utterance: str = ""
     cache_phrases: bool = True
 
     def __post_init__(self) -> None:
@@ -260,6 +261,7 @@ class VoiceCall:
             session_id="session-1",
             phrase_cache=self.phrases,
             resume_state=self.resume_state,
+            first_utterance=self.first_utterance,
         )
         self.task: asyncio.Task[None] | None = None
 

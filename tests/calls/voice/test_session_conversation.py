@@ -32,6 +32,32 @@ async def test_no_greeting_when_the_agent_has_none() -> None:
     await call.close()
 
 
+async def test_words_said_before_the_stream_are_answered_instead_of_greeting_again() -> None:
+    # Hybrid routing: Twilio played the greeting and heard the first sentence with <Gather>.
+    call = await VoiceCall(first_utterance=" When do you open? ", replies=["We open at nine."]).start()
+    await call.run(3)
+    assert call.llm.received == ["When do you open?"]
+    assert call.heard() == ["We open at nine."]
+    assert [(t.speaker, t.text) for t in call.store.turns] == [
+        ("caller", "When do you open?"),
+        ("assistant", "We open at nine."),
+    ]
+    await call.close()
+
+
+async def test_a_resumed_stream_does_not_answer_the_first_sentence_twice() -> None:
+    first = await VoiceCall(first_utterance="When do you open?", replies=["We open at nine."]).start()
+    await first.run(3)
+    state = first.sessions.states["session-1"]
+    await first.close()
+    again = await VoiceCall(first_utterance="When do you open?", resume_state=state).start()
+    await again.run(3)
+    assert again.llm.received == ["When do you open?"]  # restored, not asked again
+    assert [t.speaker for t in again.store.turns] == ["assistant"]  # only "where were we"
+    assert again.heard() == [again.config.phrases.resumed]
+    await again.close()
+
+
 async def test_multi_turn_exchange_is_heard_stored_and_timed() -> None:
     script = (
         Script()
