@@ -7,22 +7,27 @@ reservation into a live slot on ``acquire`` and frees it on ``release``. A
 reservation that is never claimed (the caller hung up before the stream opened,
 or the socket landed on another process) lapses after ``reservation_ttl_s``.
 
-Slots are keyed by CallSid, so a retried webhook or a second ``release`` from a
-disconnect handler never counts a call twice. The webhook runs in a worker
-thread and the socket in the event loop, hence the lock.
+Slots are keyed by CallSid, so a retried webhook never counts a call twice.
+While a dropped stream resumes, two sockets of one call can overlap: each
+socket holds the slot under its own ``holder``, and the slot frees when the
+last of them lets go (the old socket's late disconnect does not free the
+resumed call's slot). A ``release`` without a holder means the call is over.
+The webhook runs in a worker thread and the socket in the event loop, hence
+the lock.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from django.conf import settings
 
 from calls.shutdown import draining
 
 DEFAULT_RESERVATION_TTL_S = 30.0
+_WHOLE_CALL = object()
 
 
 class StreamingCapacity:
@@ -40,7 +45,7 @@ class StreamingCapacity:
         self.limit = limit
         self._reservation_ttl_s = reservation_ttl_s
         self._clock = clock
-        self._live: set[str] = set()
+        self._live: dict[str, set[Hashable]] = {}  # CallSid -> the sockets holding it
         self._reserved: dict[str, float] = {}  # CallSid -> expiry (clock time)
         self._lock = threading.Lock()
 
@@ -73,24 +78,35 @@ class StreamingCapacity:
             self._reserved[key] = self._clock() + self._reservation_ttl_s
             return True
 
-    def acquire(self, key: str) -> bool:
+    def acquire(self, key: str, holder: Hashable = None) -> bool:
         """Count a stream as live, claiming its reservation if any; False when full or shutting down."""
         if draining():
             return False
         with self._lock:
             self._expire_reservations()
             if key in self._live:
+                self._live[key].add(holder)
                 return True
             if self._reserved.pop(key, None) is None and self._in_use() >= self.limit:
                 return False
-            self._live.add(key)
+            self._live[key] = {holder}
             return True
 
-    def release(self, key: str) -> None:
-        """Free the call's slot or reservation; harmless when it holds neither."""
+    def release(self, key: str, holder: Hashable = _WHOLE_CALL) -> None:
+        """One socket lets go of the call's slot; without ``holder`` the call is over.
+
+        Harmless when the call holds nothing.
+        """
         with self._lock:
-            self._live.discard(key)
-            self._reserved.pop(key, None)
+            if holder is _WHOLE_CALL:
+                self._live.pop(key, None)
+                self._reserved.pop(key, None)
+                return
+            holders = self._live.get(key)
+            if holders is not None:
+                holders.discard(holder)
+                if not holders:
+                    del self._live[key]
 
     @property
     def live(self) -> int:

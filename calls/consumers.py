@@ -157,7 +157,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             if self.rejected:
                 await session.report("rejected_frames", dict(self.rejected))
         if self._capacity_key is not None:
-            streaming_capacity().release(self._capacity_key)
+            streaming_capacity().release(self._capacity_key, holder=id(self))
             self._capacity_key = None
 
     # -- start ------------------------------------------------------------------------
@@ -184,7 +184,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         if mismatch := _mismatch(call, start.custom_parameters):
             await self._refuse(CloseCode.CALL_MISMATCH, mismatch)
             return
-        if not streaming_capacity().acquire(call.sid):
+        if not streaming_capacity().acquire(call.sid, holder=id(self)):
             await self._refuse(CloseCode.NO_CAPACITY, "streaming capacity full")
             return
         self._capacity_key = call.sid

@@ -96,3 +96,25 @@ def test_process_counter_takes_its_limit_from_settings(settings) -> None:
     streaming_capacity_reset()
     assert streaming_capacity().limit == 3
     assert streaming_capacity() is streaming_capacity()
+
+
+def test_a_late_disconnect_of_the_old_socket_keeps_the_resumed_calls_slot() -> None:
+    capacity = StreamingCapacity(1)
+    assert capacity.acquire("CA1", holder="socket-1")
+    assert capacity.acquire("CA1", holder="socket-2")  # the stream resumed on a new socket
+    capacity.release("CA1", holder="socket-1")  # the old socket's disconnect arrives late
+    assert capacity.live == 1
+    assert not capacity.acquire("CA2", holder="socket-3")
+    capacity.release("CA1", holder="socket-2")
+    assert capacity.live == 0
+    assert capacity.acquire("CA2", holder="socket-3")
+
+
+def test_the_call_ending_frees_the_slot_whatever_sockets_hold_it() -> None:
+    capacity = StreamingCapacity(1)
+    capacity.acquire("CA1", holder="socket-1")
+    capacity.acquire("CA1", holder="socket-2")
+    capacity.release("CA1")  # Twilio's status callback: the call is over
+    assert capacity.in_use == 0
+    capacity.release("CA1", holder="socket-2")  # the socket's own release afterwards is harmless
+    assert capacity.in_use == 0
