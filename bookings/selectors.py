@@ -87,9 +87,7 @@ def slot_list_available(
 def booking_list_upcoming(*, business: Business, phone: str, now: dt.datetime | None = None) -> QuerySet[Booking]:
     now = now or timezone.now()
     return (
-        Booking.objects.filter(
-            business=business, customer__phone=phone, status=Booking.Status.CONFIRMED, start__gt=now
-        )
+        Booking.objects.filter(business=business, customer__phone=phone, status=Booking.Status.CONFIRMED, start__gt=now)
         .select_related("service", "customer")
         .order_by("start")
     )

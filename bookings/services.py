@@ -17,9 +17,7 @@ from .selectors import booking_list_overlapping, opening_intervals
 HOLD_MINUTES = 5
 
 
-def _check_bookable(
-    *, business: Business, service: Service, start: dt.datetime, now: dt.datetime
-) -> dt.datetime:
+def _check_bookable(*, business: Business, service: Service, start: dt.datetime, now: dt.datetime) -> dt.datetime:
     """Validate a requested start; return its end. Raises BookingError."""
     if timezone.is_naive(start):
         raise BookingError("The start time needs a timezone.", code="invalid")

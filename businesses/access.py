@@ -48,8 +48,6 @@ def owners_group_ensure() -> Group:
     for app_label, models in OWNER_PERMISSIONS.items():
         for model, actions in models.items():
             for action in actions:
-                wanted.append(
-                    Permission.objects.get(content_type__app_label=app_label, codename=f"{action}_{model}")
-                )
+                wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=f"{action}_{model}"))
     group.permissions.set(wanted)
     return group

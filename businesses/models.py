@@ -22,12 +22,8 @@ class Business(models.Model):
     timezone = models.CharField(max_length=64, default="America/New_York", validators=[validate_timezone])
     greeting = models.CharField(max_length=300, blank=True)
     address = models.CharField(max_length=200, blank=True)
-    transfer_number = models.CharField(
-        "human transfer number", max_length=20, blank=True, validators=[validate_e164]
-    )
-    whatsapp_sender = models.CharField(
-        "WhatsApp sender", max_length=20, blank=True, validators=[validate_e164]
-    )
+    transfer_number = models.CharField("human transfer number", max_length=20, blank=True, validators=[validate_e164])
+    whatsapp_sender = models.CharField("WhatsApp sender", max_length=20, blank=True, validators=[validate_e164])
     after_hours = models.CharField(max_length=10, choices=AfterHours.choices, default=AfterHours.RECORD)
     echo_mode = models.BooleanField(
         default=False, help_text="Line check: the streaming path sends the caller's audio straight back."

@@ -258,4 +258,3 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     if not PUBLIC_BASE_URL.startswith("https://"):
         raise ImproperlyConfigured("PUBLIC_BASE_URL must be an https:// URL when DEBUG is off.")
-
