@@ -263,9 +263,11 @@ async def session_build(call: Call, start_event: StartEvent, send: Callable[[str
     session_id = start_event.custom_parameters.get("sessionId") or call.session_id or call.sid
     sessions = session_store_build()
     resume_state = None if config.echo else await sessions.load(session_id)
+    # Hybrid routing heard the caller's first sentence after Twilio played the greeting.
+    first_utterance = "" if resume_state else start_event.custom_parameters.get("firstUtterance", "").strip()
     phrases = None
     if not config.echo:
-        greeting = business.greeting_text if config.play_greeting and not resume_state else ""
+        greeting = business.greeting_text if config.play_greeting and not (resume_state or first_utterance) else ""
         phrases = await phrase_cache_ready(business=business, tts=tts, config=config, greeting=greeting)
     return VoiceSession(
         send=send,
@@ -283,6 +285,7 @@ async def session_build(call: Call, start_event: StartEvent, send: Callable[[str
         # Without a checkpoint (none yet, or the resume window passed) a later stream of the
         # call numbers its turns after the stored ones instead of overwriting them.
         first_turn_index=stored_turns,
+        first_utterance=first_utterance,
     )
 
 

@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from businesses.models import Business
 from calls.capacity import streaming_capacity, streaming_capacity_reset
 from calls.consumers import CloseCode, MediaStreamConsumer
-from calls.models import Call, CallEvent
+from calls.models import Call, CallEvent, Turn
 from calls.simulator.messages import TwilioStream
 from tests.calls.media_stream_support import (
     PUBLIC,
@@ -20,6 +20,7 @@ from tests.calls.media_stream_support import (
     communicator,
     next_message,
     started,
+    stream_parameters,
     streaming_call,
     until_closed,
     upgrade_signature,
@@ -87,6 +88,32 @@ async def test_start_plays_the_greeting_with_marks_and_stop_ends_the_call(call: 
     assert stored.end_reason == "stream_stopped"
     assert stored.status == Call.Status.COMPLETED
     assert streaming_capacity().live == 0
+
+
+async def test_the_first_sentence_heard_before_the_stream_is_answered_at_once(call: Call) -> None:
+    # Hybrid routing passes what <Gather> heard as the stream's firstUtterance parameter.
+    socket = communicator()
+    assert (await socket.connect())[0]
+    stream = TwilioStream(call_sid=call.sid)
+    await socket.send_to(text_data=stream.connected())
+    parameters = {**stream_parameters(call), "firstUtterance": "When do you open on Saturday?"}
+    await socket.send_to(text_data=stream.start(parameters))
+    kinds = []
+    # Zylin answers with no caller audio at all; play it to the end (all marks echoed).
+    while not kinds or not await socket.receive_nothing(timeout=1.0):
+        message = await next_message(socket)
+        kinds.append(message["event"])
+        if message["event"] == "mark":
+            await socket.send_to(text_data=stream.mark(message["mark"]["name"]))
+    assert kinds[0] == "media"
+    await socket.send_to(text_data=stream.stop())
+    await until_closed(socket)
+    await socket.disconnect()
+    turns = await sync_to_async(list)(Turn.objects.filter(call=call).order_by("index").values_list("speaker", "text"))
+    assert turns[0] == ("caller", "When do you open on Saturday?")
+    speaker, answer = turns[1]
+    assert speaker == "assistant"
+    assert "saturday" in answer.lower()  # the embedded agent answered the question itself
 
 
 async def test_malformed_and_binary_frames_after_start_are_counted_and_the_call_goes_on(call: Call) -> None:
