@@ -7,10 +7,15 @@ from typing import Any
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, path
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_safe
 
 from businesses.admin_tenancy import ReadOnlyAdminMixin, TenantAdminMixin, TenantRelatedListFilter
 
+from .admin_audio import AUDIO_FIELDS, audio_response
+from .admin_latency import latency_bar, latency_legend
 from .models import Call, CallEvent, Intent, OutboundMessage, Recording, Turn
 
 LATENCY_FIELDS = ("asr_ms", "llm_first_token_ms", "tts_first_audio_ms", "voice_to_voice_ms")
@@ -72,12 +77,14 @@ def conversation_context(call: Call) -> dict[str, Any]:
             for name, label in LATENCY_LABELS.items()
             if (value := getattr(turn, name)) is not None
         ]
+        turn.latency_bar = latency_bar(turn)
         # A missing reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError.
         turn.detected_intent = getattr(turn, "intent", None)
     bookings = call.bookings.select_related("service", "customer", "business").order_by("start")
     return {
         "business_timezone": call.business.timezone,
         "conversation": turns,
+        "latency_legend": latency_legend() if any(turn.latency_bar for turn in turns) else None,
         "intents": [turn.detected_intent for turn in turns if turn.detected_intent is not None],
         "call_events": list(call.events.all()),
         "call_bookings": list(bookings),
@@ -131,6 +138,30 @@ class RecordingAdmin(ReadOnlyAdminMixin, TenantAdminMixin, admin.ModelAdmin):
     list_select_related = ("call__business",)
     search_fields = ("sid", "call__sid", "transcript")
     date_hierarchy = "created_at"
+
+    def get_urls(self) -> list[URLPattern]:
+        # Before the default URLs, whose "<object_id>/" pattern would take this one.
+        audio = path(
+            "<int:recording_id>/audio/<str:kind>/",
+            self.admin_site.admin_view(self.audio_view),
+            name="calls_recording_audio",
+        )
+        return [audio, *super().get_urls()]
+
+    @method_decorator(require_safe)
+    def audio_view(self, request: HttpRequest, recording_id: int, kind: str) -> HttpResponse:
+        """The caller's recording (``kind`` "caller") or Zylin's spoken reply ("reply"), for the player.
+
+        Another business's recording is a 404, like a missing one.
+        """
+        recording = self.get_queryset(request).filter(pk=recording_id).first()
+        field = AUDIO_FIELDS.get(kind)
+        if recording is None or field is None or not self.has_view_permission(request, recording):
+            raise Http404("No such audio.")
+        audio = getattr(recording, field)
+        if not audio:
+            raise Http404("No such audio.")
+        return audio_response(request, audio)
 
 
 @admin.register(OutboundMessage)

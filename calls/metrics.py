@@ -152,6 +152,20 @@ COST = Counter(
 )
 
 
+# The stored Turn field each latency histogram observes. The admin's Call page draws
+# its latency bars from the same fields, so the page and /metrics agree.
+TURN_LATENCY_FIELDS: tuple[tuple[Histogram, str], ...] = (
+    (ASR_FINAL, "asr_ms"),
+    (AGENT_FIRST_TOKEN, "llm_first_token_ms"),
+    (TTS_FIRST_AUDIO, "tts_first_audio_ms"),
+    (VOICE_TO_VOICE, "voice_to_voice_ms"),
+)
+
+# A fallback event with this reason moved the call off a failing provider; other
+# reasons (a shutdown handing its calls over) are not a provider's fault.
+PROVIDER_FAILURES_REASON = "provider_failures"
+
+
 class TurnTimings(Protocol):
     """What :func:`turn_observe` reads: a ``TurnRecord`` or a stored ``Turn`` both fit."""
 
@@ -242,18 +256,14 @@ def turn_observe(turn: TurnTimings, *, path: str) -> None:
     """Count a stored turn and observe each latency stage it measured."""
     path_label = _path(path)
     TURNS.labels(path=path_label, speaker=_bounded(turn.speaker, SPEAKERS)).inc()
-    for histogram, milliseconds in (
-        (ASR_FINAL, turn.asr_ms),
-        (AGENT_FIRST_TOKEN, turn.llm_first_token_ms),
-        (TTS_FIRST_AUDIO, turn.tts_first_audio_ms),
-        (VOICE_TO_VOICE, turn.voice_to_voice_ms),
-    ):
-        seconds = _seconds(milliseconds)
+    for histogram, field in TURN_LATENCY_FIELDS:
+        seconds = _seconds(getattr(turn, field))
         if seconds is not None:
             histogram.labels(path=path_label).observe(seconds)
 
 
 def echo_latency(ms: float) -> None:
+    """One echoed frame's latency; the echo loop reports each frame as it sends it back."""
     ECHO.observe(max(ms, 0.0) / 1000.0)
 
 
@@ -306,10 +316,12 @@ def message_status(status: str, *, channel: str = "whatsapp") -> None:
 def call_event_observe(name: str, detail: dict[str, Any] | None, *, path: str, business: str | None = None) -> None:
     """Record the metric behind one event a ``VoiceSession`` reports (others are ignored).
 
-    ``barge_in``, ``false_barge_in``, ``underrun``; ``provider_failure``,
-    ``provider_fault`` and ``fallback`` (``detail["provider"]``); ``inbound_stats`` (``detail["lost"]``
-    frames); ``echo_latency`` (``detail["latencies_ms"]``, one sample each);
-    ``call_action`` with ``kind == "transfer"``.
+    ``barge_in``, ``false_barge_in``, ``underrun``; ``provider_failure`` and
+    ``provider_fault`` (``detail["provider"]``); ``fallback`` with the reason
+    ``provider_failures`` (``detail["provider"]``, the provider whose failures
+    ended the call's streaming); ``inbound_stats`` (``detail["lost"]`` frames);
+    ``call_action`` with ``kind == "transfer"``. The ``echo_latency`` summary is
+    not observed: the echo loop observes each frame (:func:`echo_latency`).
     """
     detail = detail or {}
     if name == "barge_in":
@@ -320,13 +332,10 @@ def call_event_observe(name: str, detail: dict[str, Any] | None, *, path: str, b
         underrun()
     elif name in ("provider_failure", "provider_fault"):  # a fault the loop saw, or one an adapter handled
         provider_error(str(detail.get("provider") or OTHER))
-    elif name == "fallback":
+    elif name == "fallback" and detail.get("reason", PROVIDER_FAILURES_REASON) == PROVIDER_FAILURES_REASON:
         PROVIDER_FALLBACKS.labels(provider=str(detail.get("provider") or OTHER)).inc()
     elif name == "inbound_stats":
         media_gap(int(detail.get("lost") or 0))
-    elif name == "echo_latency":
-        for milliseconds in detail.get("latencies_ms") or ():
-            echo_latency(float(milliseconds))
     elif name == "call_action" and detail.get("kind") == "transfer":
         transfer(path, business=business)
 

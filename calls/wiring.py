@@ -269,7 +269,7 @@ async def session_build(call: Call, start_event: StartEvent, send: Callable[[str
     if not config.echo:
         greeting = business.greeting_text if config.play_greeting and not (resume_state or first_utterance) else ""
         phrases = await phrase_cache_ready(business=business, tts=tts, config=config, greeting=greeting)
-    return VoiceSession(
+    session = VoiceSession(
         send=send,
         stt=stt,
         tts=tts,
@@ -287,6 +287,12 @@ async def session_build(call: Call, start_event: StartEvent, send: Callable[[str
         first_turn_index=stored_turns,
         first_utterance=first_utterance,
     )
+    if config.echo:
+        from calls import metrics
+
+        # Every echoed frame is an observation; the call's closing summary holds only percentiles.
+        session.echo.on_sample = metrics.echo_latency
+    return session
 
 
 def _session_parts(call: Call) -> tuple[VoiceConfig, SpeechToText, LanguageModel, CallControl, int]:

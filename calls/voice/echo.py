@@ -18,12 +18,20 @@ class SequenceTracker(Protocol):
 
 
 class EchoStats:
-    """Server-side echo latency: from ``feed`` to the echoed frame handed to ``send``."""
+    """Server-side echo latency: from ``feed`` to the echoed frame handed to ``send``.
 
-    def __init__(self) -> None:
+    Attributes:
+        on_sample: called with every latency measured, beyond ``MAX_SAMPLES`` too
+            (the wiring points it at the metrics histogram).
+    """
+
+    def __init__(self, on_sample: Callable[[float], None] | None = None) -> None:
         self.latencies_ms: list[float] = []
+        self.on_sample = on_sample
 
     def add(self, latency_ms: float) -> None:
+        if self.on_sample is not None:
+            self.on_sample(latency_ms)
         if len(self.latencies_ms) < MAX_SAMPLES:
             self.latencies_ms.append(latency_ms)
 

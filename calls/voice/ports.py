@@ -201,9 +201,7 @@ class BookingPort(Protocol):
     async def now(self) -> dt.datetime:
         """Current time in the business's timezone."""
 
-    async def check_availability(
-        self, *, service: str, day: dt.date, limit: int = 20
-    ) -> list[SlotInfo]: ...
+    async def check_availability(self, *, service: str, day: dt.date, limit: int = 20) -> list[SlotInfo]: ...
 
     async def hold_slot(self, *, service: str, start: dt.datetime, caller_phone: str) -> HoldInfo: ...
 

@@ -6,11 +6,16 @@ when it runs as root with apt). Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import io
+import wave
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 
 from bookings.models import Booking
+from calls.models import Call
+from tests.factories import RecordingFactory
 from tests.observability.conftest import PASSWORD, RANGE_END, RANGE_START, KnownCalls
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -71,6 +76,34 @@ def _open(driver, url: str, screenshot: str, wait_for: str) -> None:
     driver.save_screenshot(str(ARTIFACTS / screenshot))
 
 
+def _half_second_wav() -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x00\x00" * 4000)
+    return buffer.getvalue()
+
+
+def _recording_with_audio(call: Call) -> None:
+    recording = RecordingFactory(call=call)
+    recording.audio.save(f"{recording.sid}.wav", ContentFile(_half_second_wav()))
+
+
+def _played_seconds(driver) -> float:
+    """Load the page's first player as a listener pressing play would, and return its duration."""
+    script = """
+        const done = arguments[arguments.length - 1];
+        const audio = document.querySelector("audio");
+        audio.addEventListener("loadedmetadata", () => done(audio.duration));
+        audio.addEventListener("error", () => done(-1));
+        audio.preload = "auto";
+        audio.load();
+    """
+    return driver.execute_async_script(script)
+
+
 def _figures(driver) -> dict[str, tuple[str, str]]:
     rows = driver.find_elements(By.CSS_SELECTOR, "#comparison-table tbody tr")
     figures = {}
@@ -81,14 +114,29 @@ def _figures(driver) -> dict[str, tuple[str, str]]:
     return figures
 
 
-def test_owner_sees_their_call_bookings_and_comparison(browser, live_server, known_calls: KnownCalls):
+def test_owner_sees_their_call_bookings_and_comparison(
+    browser, live_server, known_calls: KnownCalls, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
     base = live_server.url
     _log_in(browser, base, known_calls.owner.username)
     call = known_calls.calls["S1"]
+    _recording_with_audio(call)
 
     _open(browser, f"{base}/admin/calls/call/{call.pk}/change/", "call-page-owner.png", "ol.conversation")
     assert len(browser.find_elements(By.CSS_SELECTOR, "ol.conversation li.turn")) == call.turns.count()
     assert "Streaming" in browser.find_element(By.CSS_SELECTOR, ".route").text
+    # Two measured answers (800 and 1200 ms): ASR, agent, TTS and the rest, drawn to scale.
+    bars = browser.find_elements(By.CSS_SELECTOR, "li.turn.assistant .latency-bar svg")
+    assert [bar.get_attribute("aria-label") for bar in bars] == [
+        "Latency: ASR 200 ms, agent 400 ms, TTS 160 ms, other 40 ms; voice-to-voice 800 ms",
+        "Latency: ASR 300 ms, agent 600 ms, TTS 240 ms, other 60 ms; voice-to-voice 1200 ms",
+    ]
+    browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "latency-legend"))
+    browser.save_screenshot(str(ARTIFACTS / "call-page-owner-latency.png"))
+    agent_widths = [bar.find_element(By.CSS_SELECTOR, "rect.stage-agent").size["width"] for bar in bars]
+    assert agent_widths[1] == pytest.approx(agent_widths[0] * 1.5, rel=0.05)
+    assert _played_seconds(browser) == pytest.approx(0.5, abs=0.01)
 
     _open(browser, f"{base}/admin/bookings/booking/?all=1", "bookings-owner.png", "#content")
     page = browser.page_source

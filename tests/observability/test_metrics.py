@@ -294,7 +294,29 @@ def test_business_label_only_when_configured(metrics_client: Client):
             1,
         ),
         ("inbound_stats", {"media_frames": 500, "lost": 4}, "zylin_inbound_media_gaps_total", {}, 4),
-        ("echo_latency", {"latencies_ms": [20.0, 30.0, 45.0]}, "zylin_echo_seconds_count", {}, 3),
+        (
+            "fallback",
+            {"to": "recording", "failures": 3, "reason": "provider_failures", "provider": "deepgram"},
+            "zylin_provider_fallbacks_total",
+            {"provider": "deepgram"},
+            1,
+        ),
+        # A shutdown hands its calls over: no provider failed, whatever failed earlier in the call.
+        (
+            "fallback",
+            {"to": "recording", "failures": 1, "reason": "shutdown", "provider": "deepgram"},
+            "zylin_provider_fallbacks_total",
+            {"provider": "deepgram"},
+            0,
+        ),
+        # The echo summary holds percentiles; each frame was observed when it was echoed.
+        (
+            "echo_latency",
+            {"frames": 3, "p50_ms": 20.0, "p99_ms": 45.0, "max_ms": 45.0},
+            "zylin_echo_seconds_count",
+            {},
+            0,
+        ),
         ("call_action", {"kind": "transfer"}, "zylin_transfers_total", {"path": "streaming", "business": ""}, 1),
         ("call_action", {"kind": "end"}, "zylin_transfers_total", {"path": "streaming", "business": ""}, 0),
         ("dtmf_ignored", {"digit": "5"}, "zylin_barge_ins_total", {}, 0),
