@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from calls.comparison import comparison_get, percentile
 from tests.factories import UserFactory
@@ -133,3 +134,9 @@ def test_bad_range_shows_an_error_and_default_figures(known_calls: KnownCalls):
     response = _client(known_calls.owner).get(URL, {"start": "2026-03-08", "end": "2026-03-01"})
     assert response.status_code == 200
     assert "must not be after" in response.content.decode()
+
+
+def test_the_calls_list_links_to_the_comparison(known_calls: KnownCalls):
+    response = _client(known_calls.owner).get(reverse("admin:calls_call_changelist"))
+    assert response.status_code == 200
+    assert f'href="{URL}"' in response.content.decode()
