@@ -1,11 +1,16 @@
-"""Fixtures for the observability tests: a known set of calls, owners and staff, /metrics scraping."""
+"""Fixtures for the observability tests: a known set of calls, owners and staff, /metrics scraping,
+and a call placed by the call simulator against Zylin on a real daphne server."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import zoneinfo
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -15,7 +20,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from bookings.models import Booking
 from businesses.access import STAFF_GROUP, owners_group_ensure
 from businesses.models import Business
+from calls.audio import tone_pcm, write_wav
+from calls.capacity import streaming_capacity_reset
 from calls.models import Call
+from calls.simulator import CallOptions, CallResult, Target, calls_run, line_wav
+from calls.simulator.server import in_process_server
+from tests.calls.media_stream_support import FIXTURES, STANDINS
 from tests.factories import BookingFactory, BusinessFactory, CallFactory, TurnFactory, UserFactory
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -44,6 +54,54 @@ def sample(samples: Samples, name: str, **labels: str) -> float:
 @pytest.fixture
 def metrics_client() -> Client:
     return Client()
+
+
+SIMULATOR_PUBLIC_URL = "http://zylin.test:8000"
+
+
+@dataclass
+class PlacedCall:
+    """A finished simulated call: what the simulator measured and the Call Zylin stored."""
+
+    result: CallResult
+    call: Call
+
+
+@pytest.fixture
+def zylin_url(settings: Any, tmp_path: Path, demo_business: Business) -> Iterator[str]:
+    """Zylin on a real daphne server in this process, answering the demo business on the streaming path.
+
+    Stand-in recognizer and voice (every reply sentence is a 0.4 s tone), the
+    local agent. The server shares this process's settings, database (tests
+    need ``django_db(transaction=True)``) and Prometheus registry.
+    """
+    clip = tmp_path / "reply.wav"
+    write_wav(clip, tone_pcm(440, 400, dbfs=-12))
+    settings.PUBLIC_BASE_URL = SIMULATOR_PUBLIC_URL
+    settings.TWILIO_SIGNING_TOKEN = "observability-test-token"
+    settings.TWILIO_ACCOUNT_SID = settings.TWILIO_AUTH_TOKEN = ""
+    settings.VOICE = {**settings.VOICE, **STANDINS, "standin_clip": str(clip)}
+    streaming_capacity_reset(limit=5)
+    demo_business.after_hours = Business.AfterHours.STREAM  # answer on the streaming path at any hour
+    demo_business.save()
+    yield in_process_server()
+    streaming_capacity_reset()
+
+
+@pytest.fixture
+def place_simulated_call(zylin_url: str) -> Callable[[], PlacedCall]:
+    """Places one call with the call simulator: two caller lines, each answered by Zylin."""
+
+    def place() -> PlacedCall:
+        lines = [line_wav(FIXTURES / "bella-2.wav"), line_wav(FIXTURES / "bella-3.wav")]
+        options = CallOptions(settle_s=0.5, pause_s=0.2, reply_timeout_s=5.0)
+        target = Target(base_url=zylin_url, public_url=SIMULATOR_PUBLIC_URL)
+        [simulated] = asyncio.run(calls_run(target, lines, options))
+        result = simulated.result
+        assert (result.error, result.path, result.protocol_errors) == ("", "streaming", [])
+        return PlacedCall(result=result, call=Call.objects.get(sid=result.call_sid))
+
+    return place
 
 
 @dataclass
