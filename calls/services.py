@@ -159,13 +159,25 @@ def call_status_update(
             if not call.end_reason:
                 call.end_reason = status
                 fields.add("end_reason")
-    if duration_seconds is not None and call.duration_seconds is None:
+    # The first figure Twilio gives stays; it replaces the estimate of a call the voice loop
+    # closed itself (its end reason is the loop's, not a Twilio status).
+    estimated = call.end_reason != "" and call.end_reason not in _CALL_STATUS_RANK
+    if duration_seconds is not None and (call.duration_seconds is None or estimated):
         call.duration_seconds = duration_seconds
         fields.add("duration_seconds")
     if fields:
         call.save(update_fields=sorted(fields))
     became_terminal = "status" in fields and status in CALL_TERMINAL
     return StatusChange(call, bool(fields), became_terminal)
+
+
+def call_answered(*, call_id: int, at: dt.datetime | None = None) -> bool:
+    """Zylin took the call (its media stream started, or the caller was recorded); set once.
+
+    Twilio sends an inbound call's status callback only when it completes, so
+    ``in-progress`` rarely marks the answer: these moments do.
+    """
+    return bool(Call.objects.filter(pk=call_id, answered_at__isnull=True).update(answered_at=at or timezone.now()))
 
 
 @transaction.atomic
@@ -228,6 +240,9 @@ def recording_register(
             recording, created = Recording.objects.get_or_create(sid=sid, defaults=defaults)
     except IntegrityError:  # a concurrent retry created it first
         recording, created = Recording.objects.get(sid=sid), False
+    if created and status == "completed":  # the caller stayed to be recorded: the call was answered
+        started = timezone.now() - dt.timedelta(seconds=duration_seconds or 0)
+        call_answered(call_id=call.pk, at=started)
     return RecordingRegistration(recording, created and status == "completed")
 
 

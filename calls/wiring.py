@@ -254,6 +254,7 @@ async def session_build(call: Call, start_event: StartEvent, send: Callable[[str
     from asgiref.sync import sync_to_async
 
     from calls.adapters.call_store import DjangoCallStore
+    from calls.services import call_answered
     from calls.voice.clock import MonotonicClock
     from calls.voice.session import VoiceSession
 
@@ -292,6 +293,7 @@ async def session_build(call: Call, start_event: StartEvent, send: Callable[[str
 
         # Every echoed frame is an observation; the call's closing summary holds only percentiles.
         session.echo.on_sample = metrics.echo_latency
+    await sync_to_async(call_answered, thread_sensitive=True)(call_id=call.pk)  # Zylin is on the line
     return session
 
 
@@ -335,10 +337,21 @@ class StreamingCallStore:
         metrics.call_event_observe(name, detail, path="streaming", business=self._business)
 
     async def call_ended(self, *, reason: str) -> None:
+        from calls import metrics
+
         if reason in RESUMABLE_END_REASONS:
             await self.inner.event("stream_dropped", {"reason": reason})
             return
-        await self.inner.call_ended(reason=reason)
+        closed = await self.inner.call_ended(reason=reason)
+        call = getattr(self.inner, "call", None)
+        if closed and call is not None:  # else Twilio's status callback closed it and counted it
+            outcome = metrics.call_outcome(
+                status=call.status,
+                answered=call.answered_at is not None,
+                transferred=call.transferred,
+                end_reason=call.end_reason,
+            )
+            metrics.call_ended(call.path, outcome, business=self._business)
 
 
 # Pre-synthesized phrases per (business, voice), shared by the process's calls.

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from calls.models import Call, Intent, Turn
 from calls.services import call_event_record
+from calls.tasks import call_confirmations_enqueue
 from calls.voice.ports import TurnRecord
 
 
@@ -67,14 +68,15 @@ class DjangoCallStore:
     async def event(self, name: str, detail: dict[str, Any] | None = None) -> None:
         await sync_to_async(call_event_record, thread_sensitive=True)(call=self.call, name=name, detail=detail)
 
-    async def call_ended(self, *, reason: str) -> None:
-        await sync_to_async(self._end, thread_sensitive=True)(reason)
+    async def call_ended(self, *, reason: str) -> bool:
+        """Close the Call; True when this closed it (not Twilio's status callback before it)."""
+        return await sync_to_async(self._end, thread_sensitive=True)(reason)
 
     @transaction.atomic
-    def _end(self, reason: str) -> None:
+    def _end(self, reason: str) -> bool:
         call = Call.objects.select_for_update().get(pk=self.call.pk)
         if call.ended_at is not None:
-            return  # already closed (by Twilio's status callback or an earlier call_ended)
+            return False  # already closed (by Twilio's status callback or an earlier call_ended)
         now = timezone.now()
         call.ended_at = now
         call.end_reason = reason[:80]
@@ -85,3 +87,7 @@ class DjangoCallStore:
             call.duration_seconds = max(0, int((now - began).total_seconds()))
         call.save(update_fields=["ended_at", "end_reason", "status", "transferred", "duration_seconds"])
         self.call = call
+        # Twilio's "completed" callback will find the call already final and do nothing more,
+        # so what a call's end starts happens here, once.
+        call_confirmations_enqueue(call)
+        return True

@@ -161,11 +161,6 @@ def test_histogram_counts_match_the_stored_turns(request: pytest.FixtureRequest,
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="a streaming call closed by its stream is already completed when Twilio's status callback "
-    "arrives, so the callback never counts it as ended (and it is not marked answered)",
-)
 def test_a_finished_simulated_call_leaves_the_active_calls(
     metrics_client: Client, place_simulated_call: Callable[[], PlacedCall]
 ):

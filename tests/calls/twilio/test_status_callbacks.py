@@ -192,3 +192,78 @@ class TestMessageStatus:
         params = {"MessageSid": "SM" + "2" * 32, "MessageStatus": "delivered"}
         assert signed_post(client, "/twilio/message-status", params).status_code == 204
         assert OutboundMessage.objects.get().status == "queued"
+
+
+class TestStreamClosedCallThenTwilioCompleted:
+    """The voice loop closes a streaming call on ``stop``; Twilio's ``completed`` callback comes after."""
+
+    def _ended_total(self) -> float:
+        return sum(
+            s.value
+            for metric in REGISTRY.collect()
+            if metric.name == "zylin_calls_ended"
+            for s in metric.samples
+            if s.name == "zylin_calls_ended_total" and s.labels.get("path") == "streaming"
+        )
+
+    def test_the_end_is_counted_and_confirmed_once(
+        self, demo_business, client: Client, django_capture_on_commit_callbacks
+    ) -> None:
+        from asgiref.sync import async_to_sync
+
+        from calls.adapters.call_store import DjangoCallStore
+        from calls.services import call_answered
+        from calls.wiring import StreamingCallStore
+
+        call = CallFactory(business=demo_business, sid=SID, from_number=CALLER, path=Call.Path.STREAMING)
+        call_answered(call_id=call.pk)
+        store = StreamingCallStore(DjangoCallStore(call), business_slug=demo_business.slug)
+        before = self._ended_total()
+        with django_capture_on_commit_callbacks() as confirmations:
+            async_to_sync(store.call_ended)(reason="stream_stopped")
+            async_to_sync(store.call_ended)(reason="stream_stopped")  # a second end changes nothing
+            status(client, "completed", CallDuration="30")  # nor does Twilio's callback after it
+        assert self._ended_total() - before == 1
+        assert len(confirmations) == 1  # the bookings it made are confirmed once
+        stored = Call.objects.get(sid=SID)
+        assert (stored.status, stored.end_reason, stored.duration_seconds) == (
+            Call.Status.COMPLETED,
+            "stream_stopped",
+            30,
+        )
+        assert stored.answered_at is not None
+
+    def test_twilio_first_then_the_stream_end_counts_once(
+        self, demo_business, client: Client, django_capture_on_commit_callbacks
+    ) -> None:
+        from asgiref.sync import async_to_sync
+
+        from calls.adapters.call_store import DjangoCallStore
+        from calls.wiring import StreamingCallStore
+
+        call = CallFactory(business=demo_business, sid=SID, from_number=CALLER, path=Call.Path.STREAMING)
+        call.route_reason = "test: streaming"
+        call.save(update_fields=["route_reason"])
+        before = self._ended_total()
+        with django_capture_on_commit_callbacks() as confirmations:
+            status(client, "completed")  # the caller hung up; Twilio tells first
+            async_to_sync(StreamingCallStore(DjangoCallStore(call), business_slug="x").call_ended)(
+                reason="stream_stopped"
+            )
+        assert self._ended_total() - before == 1
+        assert len(confirmations) == 1
+
+
+def test_a_completed_recording_marks_the_call_answered(call, client: Client) -> None:
+    from calls.services import recording_register
+
+    recording_register(call=call, sid="RE" + "1" * 32, url="https://api.twilio.com/r", status="completed",
+                       duration_seconds=12)  # fmt: skip
+    assert Call.objects.get(sid=SID).answered_at is not None
+
+
+def test_a_recording_that_never_happened_leaves_the_call_unanswered(call, client: Client) -> None:
+    from calls.services import recording_register
+
+    recording_register(call=call, sid="RE" + "2" * 32, url="", status="absent")
+    assert Call.objects.get(sid=SID).answered_at is None
