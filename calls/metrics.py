@@ -257,6 +257,8 @@ def turn_observe(turn: TurnTimings, *, path: str) -> None:
     path_label = _path(path)
     TURNS.labels(path=path_label, speaker=_bounded(turn.speaker, SPEAKERS)).inc()
     for histogram, field in TURN_LATENCY_FIELDS:
+        if histogram is ASR_FINAL and turn.speaker != "caller":
+            continue  # the answer repeats its caller turn's figure: one recognition, one observation
         seconds = _seconds(getattr(turn, field))
         if seconds is not None:
             histogram.labels(path=path_label).observe(seconds)
