@@ -272,6 +272,7 @@ def bench_concurrency(directory: Path, quick: bool, calls: int, seconds: float) 
         single = place(zylin.url, lines, duration_s=min(seconds, 40.0))
         idle_rss = zylin.rss_mb()
         cpu_before, started = zylin.cpu_seconds(), time.monotonic()
+        simulator_cpu_before = time.process_time()  # the simulator shares the machine's cores
         peak_rss = [idle_rss]
 
         async def sample() -> None:
@@ -295,6 +296,7 @@ def bench_concurrency(directory: Path, quick: bool, calls: int, seconds: float) 
         results = asyncio.run(load())
         cpu = zylin.cpu_seconds() - cpu_before
         wall = time.monotonic() - started
+        simulator_cpu = time.process_time() - simulator_cpu_before
     single_p95 = percentile([t.voice_to_voice_ms for t in turns_of(single) if t.voice_to_voice_ms is not None], 0.95)
     v2v = [t.voice_to_voice_ms for t in turns_of(results) if t.voice_to_voice_ms is not None]
     p95 = percentile(v2v, 0.95)
@@ -315,6 +317,7 @@ def bench_concurrency(directory: Path, quick: bool, calls: int, seconds: float) 
         "memory_mb_per_call": round((max(peak_rss) - idle_rss) / calls, 2),
         "server_rss_idle_mb": round(idle_rss, 1),
         "server_rss_peak_mb": round(max(peak_rss), 1),
+        "simulator_cpu_percent_of_one_core": round(100 * simulator_cpu / wall, 1),
         "simulator_late_ticks": sum(r.late_ticks for r in results),
         "simulator_max_tick_lag_ms": round(max((r.max_tick_lag_ms for r in results), default=0.0), 1),
     }

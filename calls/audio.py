@@ -52,7 +52,7 @@ _ENCODE_TABLE = _build_encode_table()
 
 def ulaw2lin(mulaw: bytes) -> Pcm:
     """Decode mu-law bytes to int16 samples (one sample per byte)."""
-    return _DECODE_TABLE[np.frombuffer(mulaw, dtype=np.uint8)]
+    return _DECODE_TABLE.take(np.frombuffer(mulaw, dtype=np.uint8))  # take: faster than indexing on a frame
 
 
 def lin2ulaw(pcm: Pcm | bytes) -> bytes:

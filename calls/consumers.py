@@ -85,13 +85,20 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         # A media socket joins no group, so it takes no channel of the channel layer
         # (with Redis, one blocking receive per live call). Without a second message
         # source, one plain loop replaces Channels' dispatcher, which starts a task
-        # per message: at 50 frames a second per call that overhead adds up.
+        # per message: at 50 frames a second per call that overhead adds up. Its
+        # dispatch also hops to a worker thread before every message to close stale
+        # database connections, for frames that never touch the database: frames go
+        # straight to ``receive``; connect and disconnect take Channels' path.
         self.scope = scope
         self.channel_layer = None
         self.base_send = send
         try:
             while True:
-                await self.dispatch(await receive())
+                message = await receive()
+                if message["type"] == "websocket.receive":
+                    await self.receive(message.get("text"), message.get("bytes"))
+                else:
+                    await self.dispatch(message)
         except StopConsumer:
             pass
 
@@ -106,15 +113,6 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         self._start_timer = asyncio.create_task(self._expect_start(), name="media-stream-start-timer")
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels hops to a worker thread before every message to close stale
-        # database connections: 50 hops a second per call for media frames that
-        # never touch the database. Frames skip it; connect and disconnect do not.
-        if message.get("type") == "websocket.receive":
-            await self.websocket_receive(message)
-            return
-        await super().dispatch(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self._closing:

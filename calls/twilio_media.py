@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from typing import Any
+
+import orjson
 
 from calls.voice.events import (
     ConnectedEvent,
@@ -50,12 +51,16 @@ def parse_event(text: str) -> InboundEvent | None:
     if len(text) > MAX_FRAME_CHARS:
         raise MalformedEvent(f"frame longer than {MAX_FRAME_CHARS} characters")
     try:
-        message = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+        # orjson: a third of json.loads' time on a media frame, and stricter (no NaN, no lone
+        # surrogates, integers within 64 bits, nesting within 1024 levels).
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         raise MalformedEvent(f"invalid JSON: {exc}") from None
     if not isinstance(message, dict):
         raise MalformedEvent("frame is not a JSON object")
     event = _string(message, "event")
+    if event == "media":  # 50 a second per call: straight to its parser
+        return _parse_media(message, _string(message, "streamSid"), _integer(message, "sequenceNumber"))
     if event == "connected":
         return ConnectedEvent(protocol=_string(message, "protocol"), version=_string(message, "version"))
     parser = _PARSERS.get(event)
@@ -72,17 +77,17 @@ def parse_event(text: str) -> InboundEvent | None:
 def media_message(stream_sid: str, mulaw: bytes) -> str:
     """Audio for the caller: raw 8 kHz mu-law, no WAV header."""
     payload = base64.b64encode(mulaw).decode("ascii")
-    return json.dumps({"event": "media", "streamSid": stream_sid, "media": {"payload": payload}}, separators=(",", ":"))
+    return orjson.dumps({"event": "media", "streamSid": stream_sid, "media": {"payload": payload}}).decode()
 
 
 def mark_message(stream_sid: str, name: str) -> str:
     """Ask Twilio to echo ``name`` back once the audio sent before it has played."""
-    return json.dumps({"event": "mark", "streamSid": stream_sid, "mark": {"name": name}}, separators=(",", ":"))
+    return orjson.dumps({"event": "mark", "streamSid": stream_sid, "mark": {"name": name}}).decode()
 
 
 def clear_message(stream_sid: str) -> str:
     """Drop Twilio's buffered audio at once; Twilio then echoes every pending mark."""
-    return json.dumps({"event": "clear", "streamSid": stream_sid}, separators=(",", ":"))
+    return orjson.dumps({"event": "clear", "streamSid": stream_sid}).decode()
 
 
 # -- field readers --------------------------------------------------------------
@@ -125,7 +130,8 @@ def _payload(media: dict[str, Any]) -> bytes:
     if len(encoded) % 4:
         raise MalformedEvent("media payload is not valid base64 (length)")
     try:
-        payload = base64.b64decode(encoded, validate=True)
+        # Strict: only the base64 alphabet, padding only at the end.
+        payload = binascii.a2b_base64(encoded, strict_mode=True)
     except (binascii.Error, ValueError):
         raise MalformedEvent("media payload is not valid base64") from None
     # The length check above lets through up to two bytes more (base64 pads to 3-byte groups).

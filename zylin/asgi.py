@@ -16,10 +16,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from calls import shutdown  # noqa: E402
+from calls import gc_tuning, shutdown  # noqa: E402
 from calls.ws_urls import websocket_urlpatterns  # noqa: E402
 
 shutdown.install(grace_s=settings.ZYLIN_SHUTDOWN_GRACE_S)
+# Everything loaded so far lives as long as the process: keep the collector's pauses short.
+gc_tuning.tune_for_live_audio()
 
 application = ProtocolTypeRouter(
     {

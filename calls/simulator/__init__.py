@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import httpx
 
+from calls.gc_tuning import tune_for_live_audio
 from calls.simulator.call import CallOptions, SimulatedCall
 from calls.simulator.report import CallResult, conversation_lines, report_write, stereo_wav_write, summary
 from calls.simulator.script import CallerLine, line_dtmf, line_noise, line_say, line_wav, script_build
@@ -50,6 +51,9 @@ async def calls_run(
     stagger_s: float = 0.05,
 ) -> list[SimulatedCall]:
     """Place ``calls`` concurrent calls with the same script, started ``stagger_s`` apart."""
+    # The simulator keeps real time for every call: a full collection over everything
+    # this process has loaded would stall them all, and read as Zylin falling behind.
+    tune_for_live_audio()
     limits = httpx.Limits(max_connections=max(10, calls), max_keepalive_connections=max(10, calls))
     async with httpx.AsyncClient(trust_env=False, timeout=30.0, limits=limits) as http:
         simulated = [SimulatedCall(target, lines, options, http) for _ in range(calls)]

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from calls.audio import FRAME_BYTES, FRAME_MS, MULAW_SILENCE
 
 _SILENT_FRAME = bytes([MULAW_SILENCE]) * FRAME_BYTES
@@ -109,7 +111,7 @@ class TwilioStream:
 
 def outbound_event(text: str) -> tuple[str, dict[str, Any]]:
     """Zylin's frame as ``(event, message)``; raises ``ValueError`` for one Twilio would refuse."""
-    message = json.loads(text)
+    message = orjson.loads(text)  # its JSONDecodeError is a ValueError
     if not isinstance(message, dict) or not isinstance(message.get("event"), str):
         raise ValueError("not a Media Stream message")
     return message["event"], message

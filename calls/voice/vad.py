@@ -36,10 +36,12 @@ class VoiceActivityDetector:
         samples = frame.astype(np.float32)
         if float(np.dot(samples, samples)) / FRAME_SAMPLES < self._min_power:
             return False
-        return bool(self._vad.is_speech(frame.astype("<i2").tobytes(), PHONE_RATE))
+        return bool(self._vad.is_speech(frame.astype("<i2", copy=False).tobytes(), PHONE_RATE))
 
     def process(self, pcm: Pcm) -> list[bool]:
         """Decisions for every complete 20 ms frame of ``pcm``; a remainder waits for the next call."""
+        if pcm.size == FRAME_SAMPLES and not self._pending.size:
+            return [self.is_speech(pcm)]  # Twilio's own 20 ms frame: nothing to re-frame
         samples = np.concatenate((self._pending, pcm)) if self._pending.size else pcm
         whole = samples.size - samples.size % FRAME_SAMPLES
         self._pending = samples[whole:].copy()
