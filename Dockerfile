@@ -24,4 +24,4 @@ RUN DEBUG=1 python manage.py collectstatic --noinput \
 
 USER zylin
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "zylin.asgi:application"]
+CMD ["python", "-m", "zylin.serve", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "zylin.asgi:application"]

@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Zylin is starting: admin at http://$(HOST):$(PORT)/admin/ (Ctrl-C to stop)"
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) --proxy-headers zylin.asgi:application
+	$(PY) -m zylin.serve -b $(HOST) -p $(PORT) --proxy-headers zylin.asgi:application
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

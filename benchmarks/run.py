@@ -331,6 +331,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="length of each load-test call (60; 20 with --quick)")
     parser.add_argument("--no-write", action="store_true", help=f"do not rewrite {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
+    # The simulator plays Twilio on the server's event loop kind: a lagging simulator would
+    # stamp Zylin's audio late and inflate the figures it measures.
+    from zylin.serve import event_loop_choose
+
+    event_loop_choose()
     calls = args.calls or (20 if args.quick else 200)
     seconds = args.seconds or (20.0 if args.quick else 60.0)
     base = ".venv/bin/python benchmarks/run.py" + (" --quick" if args.quick else "")

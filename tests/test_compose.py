@@ -82,7 +82,7 @@ def test_web_and_worker_build_the_python_image(compose):
 
 def test_web_migrates_then_runs_daphne_behind_the_proxy(compose):
     command = _command(compose["services"]["web"])
-    assert command.index("manage.py migrate") < command.index("daphne")
+    assert command.index("manage.py migrate") < command.index("zylin.serve")  # daphne on uvloop
     assert "--proxy-headers" in command
     assert "zylin.asgi:application" in command
     assert "8000" in " ".join(compose["services"]["web"]["ports"])

@@ -93,7 +93,7 @@ class DaphneProcess:
         return f"http://{self.host}:{self.port}"
 
     def __enter__(self) -> DaphneProcess:
-        command = [sys.executable, "-m", "daphne", "-b", self.host, "-p", str(self.port), "zylin.asgi:application"]
+        command = [sys.executable, "-m", "zylin.serve", "-b", self.host, "-p", str(self.port), "zylin.asgi:application"]
         if self._log is None:
             self.process = subprocess.Popen(
                 command, env=self._env, cwd=self._cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

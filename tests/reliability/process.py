@@ -87,7 +87,7 @@ class ZylinProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> ZylinProcess:
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), self.app]
+        command = [sys.executable, "-m", "zylin.serve", "-b", "127.0.0.1", "-p", str(self.port), self.app]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log, stderr=log)
         deadline = time.monotonic() + 60
