@@ -75,8 +75,8 @@ class Conversation:
     async def on_caller_audio(self, now: float) -> None:
         """After each inbound frame: barge in, end the caller's turn, or keep listening."""
         session, detector = self._s, self._s.detector
-        if not detector.in_utterance:
-            return
+        if not detector.in_utterance or self._falling_back:
+            return  # the hand-over sentence plays to its end, and the call leaves, whatever is said
         ended = detector.silence_ms >= 1000 * session.config.silence.seconds(session.agent.expecting)
         if self.zylin_has_floor:
             overlap = overlap_decide(
@@ -100,7 +100,7 @@ class Conversation:
 
     def on_recognizer_endpoint(self) -> None:
         session, detector = self._s, self._s.detector
-        if not session.listener.transcript.text():
+        if not session.listener.transcript.text() or self._falling_back:
             return
         if self.turn is not None and self.turn.phase == "transcribing" and self.turn.holds_floor:
             return  # that turn is collecting these words
@@ -118,6 +118,8 @@ class Conversation:
     async def on_digit(self, digit: str) -> None:
         session = self._s
         now = session.clock.now()
+        if self._falling_back:
+            return
         if session.agent.expecting != "phone" and not self._digits.active:
             await session.report("dtmf_ignored", {"digit": digit})
             return

@@ -112,3 +112,17 @@ async def test_a_recognizer_that_never_connects_ends_in_fallback() -> None:
     assert FALLBACK in call.heard()
     assert len(call.store.named("provider_failure")) == 3
     await call.close()
+
+
+async def test_talking_over_the_hand_over_sentence_does_not_stop_the_hand_over() -> None:
+    script = two_turns().user_says("Hello? Hello, are you still there? Can you hear me?", at=5.8, dur=3.0)
+    call = VoiceCall(script=script, config=VoiceConfig(max_provider_failures=1))
+    call.llm.failures.append(flaky("openai", retryable=False))
+    await call.start()
+    await call.run(16)
+    assert call.heard()[-1] == FALLBACK
+    assert call.line.messages("clear") == []  # the sentence was neither paused nor cut
+    assert call.store.named("barge_in") == []
+    assert call.control.actions == ["redirect_to_recording"]
+    assert call.llm.received == ["Do you do beard trims?"]  # what was said over it is not a turn
+    await call.close()
