@@ -129,7 +129,9 @@ class LocalAgent(ConversationStateMixin, BookFlow, ChangeFlows):
             guess=it.intent_classify(text),
             service=it.service_find(text, self.business.services),
             # "The last one" picks an offered time; only without a pick is a lone number an hour.
-            when=when_parse(text, self.now, bare_hour=awaiting == "time" and choice is None),
+            when=when_parse(
+                text, self.now, bare_hour=awaiting == "time" and choice is None, discussed=self._discussed_day()
+            ),
             answer=it.yes_no(text),
             topic=it.question_topic(text, self.business.faqs),
             name=it.name_extract(text, asked=awaiting == "name"),
@@ -137,6 +139,14 @@ class LocalAgent(ConversationStateMixin, BookFlow, ChangeFlows):
             choice=choice,
             abort=re.search(_ABORT, text.lower().replace("'", "")) is not None,
         )
+
+    def _discussed_day(self) -> dt.date | None:
+        """The day of the booking being arranged, while one is (not after it is done)."""
+        day = self.state.slots.get("date") if self.state.flow else None
+        try:
+            return dt.date.fromisoformat(day) if day else None
+        except ValueError:
+            return None
 
     async def _turn(self, text: str) -> Reply:
         state = self.state

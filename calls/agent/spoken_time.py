@@ -13,7 +13,9 @@ caller for confirmation):
 * a bare hour without a.m./p.m. is taken in business hours: 1-6 is p.m., 7-11
   a.m., 12 noon; "morning"/"afternoon"/"evening" in the sentence decide first;
 * a weekday means its next occurrence, today included while the time is still
-  ahead; "next Friday" means the Friday of next calendar week;
+  ahead; "next Friday" means the Friday of next calendar week; while a later
+  week is under discussion ("next Tuesday", then "no, Wednesday"), a bare
+  weekday means that week's;
 * a time without a day is today if still ahead, else tomorrow; "the 14th"
   rolls to next month and "March 3" to next year once past;
 * when a sentence names two days or two times ("Friday, no, Thursday"), the
@@ -223,7 +225,16 @@ def _add_month_day(today: dt.date, day: int) -> dt.date | None:
     return None
 
 
-def _dates(text: str, today: dt.date) -> list[_Found]:
+def _weekday_near(today: dt.date, weekday: int, near: dt.date | None) -> dt.date:
+    """The weekday's next occurrence, or its day in the later week under discussion."""
+    plain = _next_weekday(today, weekday)
+    if near is None:
+        return plain
+    in_that_week = near - dt.timedelta(days=near.weekday()) + dt.timedelta(days=weekday)
+    return in_that_week if in_that_week > plain else plain
+
+
+def _dates(text: str, today: dt.date, near: dt.date | None = None) -> list[_Found]:
     found: list[_Found] = []
     taken: list[_Span] = []
     weekday = "|".join(WEEKDAY_WORDS)
@@ -267,7 +278,7 @@ def _dates(text: str, today: dt.date) -> list[_Found]:
         if candidate:
             _claim(found, taken, m, candidate)
     for m in re.finditer(rf"\b(?:on |this |coming )?({weekday})\b", text):
-        _claim(found, taken, m, _next_weekday(today, WEEKDAY_WORDS[m.group(1)]))
+        _claim(found, taken, m, _weekday_near(today, WEEKDAY_WORDS[m.group(1)], near))
     for m in re.finditer(rf"\b(?:(?:on )?the |on )?(\d{{1,2}})(st|nd|rd|th)\b(?! (?:{not_day})\b)", text):
         if not m.group(0).startswith(("the", "on")) and re.search(r"\b(?:a|my|your)\s*$", text[: m.start()]):
             continue  # "just a second", "my second visit"
@@ -309,11 +320,13 @@ def _bounds(text: str, part: PartOfDay | None) -> tuple[dt.time | None, dt.time 
     return after, before, text
 
 
-def when_parse(text: str, now: dt.datetime, *, bare_hour: bool = False) -> SpokenWhen:
+def when_parse(text: str, now: dt.datetime, *, bare_hour: bool = False, discussed: dt.date | None = None) -> SpokenWhen:
     """Find the day and time in ``text``, relative to ``now`` (aware, business timezone).
 
     With ``bare_hour``, a lone number ("four", "10 please") is an hour: use it
-    when the caller was just asked for a time.
+    when the caller was just asked for a time. ``discussed`` is the day the
+    conversation is about, if any: a bare weekday is read in its week when that
+    week is later than the weekday's next occurrence.
     """
     normalized = " ".join(words_normalize(text))
     today = now.date()
@@ -324,7 +337,7 @@ def when_parse(text: str, now: dt.datetime, *, bare_hour: bool = False) -> Spoke
             if m.start() > part_at:
                 part, part_at = name, m.start()
     earliest = re.search(_EARLIEST, normalized) is not None
-    dates = _dates(normalized, today)
+    dates = _dates(normalized, today, discussed)
     # Claimed date text (e.g. "the 14th", "march 3") must not also read as a time.
     masked = normalized
     for found in dates:

@@ -236,3 +236,14 @@ async def test_after_a_move_the_caller_can_still_cancel_and_leave() -> None:
     bye = await say(agent, "no that's all")
     assert bye.action == CallAction("end", reason="caller_goodbye")
     assert port.bookings[booking].status == "cancelled"
+
+
+async def test_a_corrected_weekday_stays_in_the_week_being_discussed() -> None:
+    port = MemoryBookingPort(bella_hair_studio())  # Monday 7 January 2030
+    agent = agent_for(port)
+    await say(agent, "a haircut next tuesday at four")  # Tuesday the 15th
+    await say(agent, "maria lopez")
+    reply = await say(agent, "no, make it wednesday instead")
+    assert "Wednesday the sixteenth" in reply.text
+    await say(agent, "yes")
+    assert [b.start for b in port.confirmed()] == [dt.datetime(2030, 1, 16, 16, tzinfo=NY)]

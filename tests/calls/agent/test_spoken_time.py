@@ -147,3 +147,24 @@ def test_words_normalize_writes_numbers_as_digits() -> None:
 def test_time_windows(text: str, after: dt.time | None, before: dt.time | None) -> None:
     when = when_parse(text, MONDAY_10AM)
     assert (when.after, when.before, when.time) == (after, before, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "discussed", "expected"),
+    [
+        # "Next Tuesday" (the 15th) is under discussion: "Wednesday" is the day after it.
+        ("no wait make it wednesday instead", dt.date(2030, 1, 15), dt.date(2030, 1, 16)),
+        # The discussed week is this one: the plain reading already lies in it.
+        ("thursday instead", dt.date(2030, 1, 11), dt.date(2030, 1, 10)),
+        # Never earlier than the weekday's next occurrence.
+        ("monday", dt.date(2030, 1, 15), dt.date(2030, 1, 14)),
+        # Nothing under discussion: the plain reading.
+        ("wednesday", None, dt.date(2030, 1, 9)),
+        # Explicit phrases keep their own meaning.
+        ("next wednesday", dt.date(2030, 1, 22), dt.date(2030, 1, 16)),
+    ],
+)
+def test_a_bare_weekday_is_read_in_the_week_under_discussion(
+    text: str, discussed: dt.date | None, expected: dt.date
+) -> None:
+    assert when_parse(text, MONDAY_10AM, discussed=discussed).date == expected
