@@ -260,8 +260,10 @@ def name_extract(text: str, *, asked: bool = False) -> str | None:
     caller was just ``asked`` for it and it looks like one (one to three words
     that are not common words).
     """
-    plain = re.sub(r"[^a-z ]+", " ", text.lower().replace("'", "").replace("\u2019", ""))
-    plain = " ".join(plain.split())
+    lowered = text.lower().replace("\u2019", "'")
+    plain = " ".join(re.sub(r"[^a-z ]+", " ", lowered.replace("'", "")).split())
+    # Apostrophes go for matching ("it's" reads as "its"); a name keeps its own (O'Neill).
+    spelled = {word.replace("'", ""): word for word in re.findall(r"[a-z]+'[a-z]+", lowered)}
     candidates: list[str] = []
     for lead in _NAME_LEADS:
         for m in re.finditer(lead, plain):
@@ -277,11 +279,13 @@ def name_extract(text: str, *, asked: bool = False) -> str | None:
             if len(words) == 3:
                 break
         if words:
-            return " ".join(_capitalize(word) for word in words)
+            return " ".join(_capitalize(spelled.get(word, word)) for word in words)
     return None
 
 
 def _capitalize(word: str) -> str:
+    if "'" in word:
+        return "'".join(part.capitalize() for part in word.split("'"))
     if word.startswith("mc") and len(word) > 3:
         return "Mc" + word[2:].capitalize()
     return word.capitalize()

@@ -65,6 +65,8 @@ def test_service_find_by_name_synonym_or_near_miss(text: str, service: str | Non
         ("maria lopez", True, "Maria Lopez"),
         ("maria lopez", False, None),
         ("yeah it's john mcdonald", True, "John McDonald"),
+        ("my name is siobhan o'neill", False, "Siobhan O'Neill"),
+        ("it\u2019s d\u2019angelo", True, "D'Angelo"),
         ("i'm looking for a haircut", True, None),
         ("thursday instead", True, None),
     ],
