@@ -60,16 +60,16 @@ def result_rows(sections: dict[str, Any]) -> list[tuple[str, str, str, str, str]
         rows.append(("Barge-in: clear after caller speech starts", "p95 ≤ 300 ms",
                      f"p95 {b['p95_ms']} ms, p50 {b['p50_ms']} ms ({b['cleared']}/{b['barge_ins']} cleared)",
                      verdict(ok), command("barge_in")))  # fmt: skip
-        lines = [{"paused": n.get("paused", n.get("cleared")), **n} for n in b["no_interrupt"]]
+        lines = b["no_interrupt"]
         noise = [n for n in lines if n["line"].startswith("noise")]
         talk = [n for n in lines if not n["line"].startswith("noise")]
         noise_paused = sum(n["paused"] for n in noise)
-        abandoned = b.get("no_interrupt_abandoned_answers", 0) + b.get("no_interrupt_interrupted_turns", 0)
+        abandoned = b["no_interrupt_abandoned_answers"] + b["no_interrupt_interrupted_turns"]
         rows.append(("No interruption by backchannel or 200 ms noise",
                      "no answer abandoned; a 200 ms noise does not even pause Zylin",
                      f"{abandoned} answers abandoned over {len(lines)} lines; noise paused {noise_paused}/"
                      f"{len(noise)}; backchannels paused {sum(n['paused'] for n in talk)}/{len(talk)} "
-                     f"and resumed ({b.get('no_interrupt_pauses_resumed', 0)} resumptions)",
+                     f"and resumed ({b['no_interrupt_pauses_resumed']} resumptions)",
                      verdict(abandoned == 0 and noise_paused == 0), command("barge_in")))  # fmt: skip
     if e := figures("echo"):
         p99 = (e["server_side"] or {}).get("p99_ms")

@@ -228,15 +228,18 @@ def call_outcome(*, status: str, answered: bool, transferred: bool, end_reason: 
     return "failed" if status == "failed" else "completed"
 
 
-def call_ended_observe(call: Any) -> None:
-    """:func:`call_ended` for a finished ``Call`` row; call it once, when the call first turns final."""
+def call_ended_observe(call: Any, *, business: str | None = None) -> None:
+    """:func:`call_ended` for a finished ``Call`` row; call it once, when the call first turns final.
+
+    ``business``: the business slug when the caller has it (no query for ``call.business``).
+    """
     outcome = call_outcome(
         status=call.status,
         answered=call.answered_at is not None,
         transferred=call.transferred,
         end_reason=call.end_reason or "",
     )
-    call_ended(call.path, outcome, business=call.business.slug)
+    call_ended(call.path, outcome, business=business if business is not None else call.business.slug)
 
 
 def transfer(path: str, *, business: str | None = None) -> None:

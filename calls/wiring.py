@@ -345,13 +345,7 @@ class StreamingCallStore:
         closed = await self.inner.call_ended(reason=reason)
         call = getattr(self.inner, "call", None)
         if closed and call is not None:  # else Twilio's status callback closed it and counted it
-            outcome = metrics.call_outcome(
-                status=call.status,
-                answered=call.answered_at is not None,
-                transferred=call.transferred,
-                end_reason=call.end_reason,
-            )
-            metrics.call_ended(call.path, outcome, business=self._business)
+            metrics.call_ended_observe(call, business=self._business)
 
 
 # Pre-synthesized phrases per (business, voice), shared by the process's calls.

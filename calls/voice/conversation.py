@@ -158,10 +158,9 @@ class Conversation:
 
     def _resume(self) -> None:
         """The sound that paused Zylin was not an interruption: play on."""
-        if not self.paused:
-            self._paused_at = None
+        was_paused, self._paused_at = self.paused, None
+        if not was_paused:
             return
-        self._paused_at = None
         self._s.pacer.resume()
         self._s.spawn(self._s.report("false_barge_in", {"clear_sent": self._pause_cleared}), name="report")
 
